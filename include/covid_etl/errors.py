@@ -1,0 +1,60 @@
+"""Errors the pipeline raises on purpose.
+
+:class:`RejectedInputError` and its subclasses mean that no retry can help (a malformed file, a
+missing page): the run aborts at once and nothing is written. Anything else may be transient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class RejectedInputError(ValueError):
+    """Input that no retry can fix."""
+
+
+class InvalidSourceError(RejectedInputError):
+    """A source file breaks a rule; the message names the source, the file, the line and the value.
+
+    :param source: the source's label, ``NYT`` or ``JHU``.
+    :param location: where the file came from (its URL or path).
+    :param line: the 1-based line in the file, or None when the problem concerns the whole file.
+    :param problem: what is wrong, in words.
+    :param value: the offending value, when there is one.
+    """
+
+    def __init__(
+        self, *, source: str, location: str, line: int | None, problem: str, value: str | None = None
+    ) -> None:
+        self.source = source
+        self.location = location
+        self.line = line
+        self.problem = problem
+        self.value = value
+        where = f"{source} {location}" + (f", line {line}" if line is not None else "")
+        shown = f": {value!r}" if value is not None else ""
+        super().__init__(f"{where}: {problem}{shown}")
+
+
+class EmptyMergeError(RejectedInputError):
+    """The two sources share no date, so there is nothing to load."""
+
+
+class DownloadRejectedError(RejectedInputError):
+    """The server refused the file (a 4xx status) or it exceeds the size cap."""
+
+
+class IncompleteDownloadError(IOError):
+    """The body ended before the length the server announced: a network fault, worth a retry."""
+
+
+@contextmanager
+def fail_fast() -> Iterator[None]:
+    """Re-raise a :class:`RejectedInputError` as Airflow's AirflowFailException, which skips retries."""
+    try:
+        yield
+    except RejectedInputError as exc:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(str(exc)) from exc

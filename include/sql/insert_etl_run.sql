@@ -1,0 +1,10 @@
+-- One row per run, success or failure: what was read, what changed, and the error if any.
+INSERT INTO etl_runs (
+    run_id, started_at, finished_at, status,
+    nyt_url, nyt_sha256, nyt_rows, jhu_url, jhu_sha256, jhu_rows,
+    rows_inserted, rows_updated, rows_unchanged, first_date, last_date, error
+) VALUES (
+    %(run_id)s, %(started_at)s, now(), %(status)s,
+    %(nyt_url)s, %(nyt_sha256)s, %(nyt_rows)s, %(jhu_url)s, %(jhu_sha256)s, %(jhu_rows)s,
+    %(rows_inserted)s, %(rows_updated)s, %(rows_unchanged)s, %(first_date)s, %(last_date)s, %(error)s
+)
