@@ -93,6 +93,12 @@ def test_ci_runs_make_test_on_push_and_pull_request():
     assert job["steps"][-1]["run"] == "make test"
 
 
+def test_ci_runs_on_debian_with_the_python_of_the_mwaa_constraints():
+    python = re.search(r"constraints-(\d+\.\d+)\.txt", (ROOT / "requirements.txt").read_text())[1]
+    (job,) = load(CI)["jobs"].values()
+    assert job["container"] == f"python:{python}-bookworm"
+
+
 def test_deploy_runs_for_main_only():
     deploy = load(DEPLOY)
     assert deploy["on"] == {"push": {"branches": ["main"]}, "workflow_dispatch": None}
@@ -103,7 +109,8 @@ def test_deploy_tests_first_with_the_ci_job():
     deploy = load(DEPLOY)
     (ci_job,) = load(CI)["jobs"].values()
     assert deploy["jobs"]["deploy"]["needs"] == "test"
-    assert deploy["jobs"]["test"]["steps"] == ci_job["steps"]
+    for key in ("runs-on", "container", "steps"):
+        assert deploy["jobs"]["test"][key] == ci_job[key]
 
 
 def test_deploy_assumes_its_role_through_oidc():
