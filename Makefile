@@ -1,0 +1,67 @@
+# covid_etl: daily COVID-19 ETL on Apache Airflow 3.3.1 / Amazon MWAA.
+# `make run` runs the pipeline once on embedded defaults; `make test` runs every check. Both set up
+# everything they need first (.venv from the hashed lock, and Debian packages where missing).
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+export PYTHONPATH := $(CURDIR)/include:$(CURDIR)/scripts
+
+.DEFAULT_GOAL := help
+.PHONY: help venv lock system-deps run test test-python check-terraform check-compose up down package deploy bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+$(BIN)/uv:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: requirements-dev.lock | $(BIN)/uv
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python --require-hashes requirements-dev.lock
+	touch $@
+
+venv: $(VENV)/.synced ## Create .venv from requirements-dev.lock (Airflow 3.3.1, providers, test tools)
+
+lock: | $(BIN)/uv ## Re-resolve requirements-dev.lock against Airflow's 3.3.1 constraints (constraints/)
+	mkdir -p build && grep -v '^--constraint' requirements.txt > build/requirements-mwaa.in
+	$(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	  --constraint constraints/constraints-3.3.1-python3.12.txt requirements-dev.in -o requirements-dev.lock
+
+system-deps: ## Install missing Debian packages: PostgreSQL server, docker-compose, Chromium
+	bash scripts/install_system_deps.sh
+
+run: venv system-deps ## Run the DAG once (airflow dags test) on embedded PostgreSQL and local SNS; see README
+	$(BIN)/python scripts/run_pipeline.py
+
+test: venv system-deps test-python check-terraform check-compose ## Run the whole suite (what CI runs)
+
+test-python: venv
+	$(BIN)/python -m pytest
+
+check-terraform: ## checkov on terraform/, in its own virtualenv
+	bash scripts/check_terraform.sh
+
+check-compose: system-deps ## Validate docker-compose.yaml with docker-compose config
+	bash scripts/check_compose.sh
+
+up: venv system-deps ## Start a local Airflow (UI on :8080) with embedded PostgreSQL and local SNS
+	$(BIN)/python scripts/airflow_stack.py up
+
+down: ## Stop what `make up` started
+	$(BIN)/python scripts/airflow_stack.py down
+
+package: ## Build dist/mwaa/ (dags/, plugins.zip, requirements.txt) as MWAA consumes it
+	bash scripts/package_mwaa.sh
+
+deploy: package ## Upload dist/mwaa/ to the Terraform bucket and update MWAA (DRY_RUN=1 prints the commands)
+	bash scripts/deploy_mwaa.sh
+
+bench: venv system-deps ## Benchmark the upsert on both drivers (prints rows/s)
+	$(BIN)/python benchmarks/bench_upsert.py
+
+clean: ## Remove .venv, .local (embedded database, Airflow home) and build outputs
+	-$(BIN)/python scripts/airflow_stack.py down
+	rm -rf $(VENV) .venv-checkov .local build dist

@@ -1,0 +1,90 @@
+"""Shared fixtures: a real PostgreSQL, moto's SNS endpoint with an SQS inbox, a local HTTP server.
+
+Airflow reads its configuration when first imported, so its environment is set here, before any test
+module imports it: a private AIRFLOW_HOME with a SQLite metadata database, no examples.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="covid-etl-airflow-"))
+os.environ.update(
+    AIRFLOW_HOME=str(_AIRFLOW_HOME),
+    AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "dags"),
+    AIRFLOW__CORE__LOAD_EXAMPLES="False",
+    AIRFLOW__CORE__UNIT_TEST_MODE="False",
+    AIRFLOW_VAR_COVID_ETL_STAGING_URI=(_AIRFLOW_HOME / "staging").as_uri(),
+)
+
+from devstack import LocalPostgres, LocalSns, free_port  # noqa: E402
+from local_http import FixtureServer  # noqa: E402
+
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+def fixture_text(name: str) -> str:
+    return (FIXTURES / name).read_text()
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory):
+    server = LocalPostgres(tmp_path_factory.mktemp("pg") / "data", port=free_port(), durable=False)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def db_url(postgres_server) -> str:
+    """A fresh, empty database on the session's server."""
+    return postgres_server.create_database(f"test_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture(scope="session")
+def local_sns():
+    sns = LocalSns(free_port()).start()
+    yield sns
+    sns.stop()
+
+
+@pytest.fixture
+def sns_inbox(local_sns) -> LocalSns:
+    """The local SNS endpoint, its SQS inbox emptied of earlier tests' messages."""
+    local_sns.received(wait_seconds=0)
+    return local_sns
+
+
+@pytest.fixture(scope="session")
+def http_server() -> FixtureServer:
+    server = FixtureServer()
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def airflow_metadata_db() -> Path:
+    """Migrate the session's SQLite metadata database once (dag.test() records runs there)."""
+    subprocess.run([str(Path(sys.executable).with_name("airflow")), "db", "migrate"], check=True, capture_output=True)
+    return _AIRFLOW_HOME
+
+
+@pytest.fixture
+def pipeline_env(monkeypatch, db_url, sns_inbox) -> dict[str, str]:
+    """Connections and variables pointing the DAG at this test's database and the local SNS."""
+    env = {
+        "AIRFLOW_CONN_COVID_DB": db_url,
+        "AIRFLOW_CONN_AWS_DEFAULT": sns_inbox.airflow_connection(),
+        "AIRFLOW_VAR_COVID_ETL_SNS_TOPIC_ARN": sns_inbox.topic_arn,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env

@@ -1,0 +1,67 @@
+"""A real HTTP server on loopback that serves fixture files, and misbehaves on request.
+
+Paths: ``/files/<name>`` serves tests/fixtures/<name>; ``/status/<code>`` answers that status;
+``/flaky/<n>/<name>`` answers 503 n times, then the file; ``/short/<name>`` announces more bytes
+than it sends; ``/slow/<seconds>/<name>`` waits before answering.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: FixtureServer
+
+    def log_message(self, *args) -> None:  # keep pytest output clean
+        pass
+
+    def _send(self, status: int, body: bytes, length: int | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "text/csv")
+        self.send_header("Content-Length", str(len(body) if length is None else length))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        self.server.hits[self.path] += 1
+        kind, _, rest = self.path.lstrip("/").partition("/")
+        if kind == "status":
+            self._send(int(rest), b"error page\n")
+        elif kind == "flaky":
+            failures, _, name = rest.partition("/")
+            if self.server.hits[self.path] <= int(failures):
+                self._send(503, b"busy\n")
+            else:
+                self._send(200, (self.server.root / name).read_bytes())
+        elif kind == "short":
+            body = (self.server.root / rest).read_bytes()
+            self._send(200, body[: len(body) // 2], length=len(body))
+            self.close_connection = True
+        elif kind == "slow":
+            seconds, _, name = rest.partition("/")
+            time.sleep(float(seconds))
+            self._send(200, (self.server.root / name).read_bytes())
+        elif kind == "files" and (self.server.root / rest).is_file():
+            self._send(200, (self.server.root / rest).read_bytes())
+        else:
+            self._send(404, b"not found\n")
+
+
+class FixtureServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, root: Path = FIXTURES) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.root = root
+        self.hits: Counter[str] = Counter()
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/{path}"

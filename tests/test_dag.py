@@ -1,0 +1,113 @@
+"""DAG integrity: it parses cleanly and fast, with the schedule, retries, callbacks and params users expect."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+from conftest import ROOT
+
+from covid_etl import config
+from covid_etl.callbacks import notify_success, record_and_notify_failure
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(ROOT / "dags"))
+
+
+@pytest.fixture(scope="module")
+def dag(dagbag):
+    return dagbag.dags["covid_etl"]
+
+
+def test_the_dag_folder_imports_without_errors(dagbag):
+    assert dagbag.import_errors == {}
+    assert list(dagbag.dag_ids) == ["covid_etl"]
+
+
+def test_runs_daily_one_run_at_a_time_without_catchup(dag):
+    assert (dag.schedule, dag.catchup, dag.max_active_runs) == ("@daily", False, 1)
+
+
+def test_has_owner_tags_and_its_docstring_as_documentation(dag):
+    assert dag.owner == "data-engineering"
+    assert {"covid-19", "etl"} <= set(dag.tags)
+    assert dag.doc_md and "covid_etl" in dag.doc_md and "upsert_days" in dag.doc_md
+
+
+def test_tasks_are_wired_fetch_parse_merge_upsert(dag):
+    upstream = {task.task_id: sorted(task.upstream_task_ids) for task in dag.tasks}
+    assert upstream == {
+        "fetch_nyt": [], "fetch_jhu": [],
+        "parse_nyt": ["fetch_nyt"], "parse_jhu": ["fetch_jhu"],
+        "merge_sources": ["parse_jhu", "parse_nyt"],
+        "upsert_days": ["merge_sources"],
+    }
+
+
+def test_every_task_retries_with_exponential_backoff_and_reports_failure(dag):
+    for task in dag.tasks:
+        assert task.retries == 3
+        assert task.retry_exponential_backoff == 2.0
+        assert task.max_retry_delay == timedelta(minutes=30)
+        assert task.on_failure_callback == [record_and_notify_failure]
+
+
+def test_only_the_load_reports_success(dag):
+    with_success = {task.task_id for task in dag.tasks if task.on_success_callback}
+    assert with_success == {"upsert_days"}
+    assert dag.get_task("upsert_days").on_success_callback == [notify_success]
+
+
+def test_params_default_to_the_public_github_files(dag):
+    assert dag.params["nyt_url"] == config.NYT_URL
+    assert dag.params["jhu_url"] == config.JHU_URL
+
+
+def _parse_in_subprocess(code: str, **env: str) -> dict:
+    """Parse the DAG folder in a fresh interpreter and return what the code prints as JSON."""
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "include"), str(ROOT / "dags")]), **env}
+    done = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_environment_variables_override_the_source_urls():
+    code = (
+        "import json; from airflow.dag_processing.dagbag import DagBag;"
+        f"dag = DagBag(dag_folder={str(ROOT / 'dags')!r}).dags['covid_etl'];"
+        "print(json.dumps({k: dag.params[k] for k in ('nyt_url', 'jhu_url')}))"
+    )
+    urls = _parse_in_subprocess(code, COVID_ETL_NYT_URL="http://mirror/us.csv", COVID_ETL_JHU_URL="http://mirror/jhu.csv")
+    assert urls == {"nyt_url": "http://mirror/us.csv", "jhu_url": "http://mirror/jhu.csv"}
+
+
+def test_parsing_the_dag_opens_no_network_or_database_connection():
+    # Both services are configured but unreachable; any connection attempt is recorded.
+    code = (
+        "import json, socket\n"
+        "attempts = []\n"
+        "real_connect = socket.socket.connect\n"
+        "def connect(self, address):\n"
+        "    if self.family in (socket.AF_INET, socket.AF_INET6): attempts.append(str(address))\n"
+        "    return real_connect(self, address)\n"
+        "socket.socket.connect = connect\n"
+        "socket.socket.connect_ex = lambda self, address: attempts.append(str(address)) or 111\n"
+        "from airflow.dag_processing.dagbag import DagBag\n"
+        f"bag = DagBag(dag_folder={str(ROOT / 'dags')!r})\n"
+        "print(json.dumps({'dags': list(bag.dag_ids), 'errors': len(bag.import_errors), 'attempts': attempts}))\n"
+    )
+    result = _parse_in_subprocess(
+        code,
+        AIRFLOW_CONN_COVID_DB="postgresql://nobody@127.0.0.1:9/covid",
+        AIRFLOW_CONN_AWS_DEFAULT='{"conn_type": "aws", "extra": {"endpoint_url": "http://127.0.0.1:9"}}',
+        COVID_ETL_NYT_URL="http://127.0.0.1:9/us.csv",
+        COVID_ETL_JHU_URL="http://127.0.0.1:9/jhu.csv",
+    )
+    assert result == {"dags": ["covid_etl"], "errors": 0, "attempts": []}

@@ -1,0 +1,62 @@
+"""`make run`'s driver (scripts/run_pipeline.py) against a given database and locally served files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import psycopg
+import pytest
+from conftest import ROOT
+
+
+@pytest.fixture
+def make_run(db_url, http_server, tmp_path):
+    def run(nyt: str, jhu: str = "jhu/combined-us-through-2021-09.csv") -> tuple[int, list[str]]:
+        env = {
+            **os.environ,
+            "COVID_ETL_DB_URL": db_url,
+            "COVID_ETL_NYT_URL": http_server.url(f"files/{nyt}"),
+            "COVID_ETL_JHU_URL": http_server.url(f"files/{jhu}"),
+            "PYTHONPATH": str(ROOT / "scripts"),
+            "AIRFLOW_VAR_COVID_ETL_STAGING_URI": (tmp_path / "staging").as_uri(),
+        }
+        for name in ("AIRFLOW_HOME", "AIRFLOW_CONN_COVID_DB", "AIRFLOW_VAR_COVID_ETL_SNS_TOPIC_ARN"):
+            env.pop(name, None)
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "run_pipeline.py")], env=env, capture_output=True, text=True
+        )
+        return done.returncode, done.stdout.strip().splitlines()
+
+    return run
+
+
+def test_prints_the_sns_messages_and_a_json_summary_across_versions(make_run, db_url):
+    code, lines = make_run("real/nyt-us-2022-04-19.csv")
+    assert code == 0, lines
+    summary = json.loads(lines[-1])
+    assert (summary["status"], summary["inserted"], summary["updated"], summary["unchanged"]) == ("success", 609, 0, 0)
+    sns = [json.loads(line.removeprefix("SNS: ")) for line in lines if line.startswith("SNS: ")]
+    assert [m["subject"] for m in sns] == ["covid_etl succeeded: 609 inserted, 0 updated"]
+
+    code, lines = make_run("real/nyt-us-2023-01-24.csv")
+    summary = json.loads(lines[-1])
+    with psycopg.connect(db_url) as conn:
+        changed = conn.execute(
+            "SELECT count(*) FROM covid_us_daily WHERE run_id = %s AND loaded_at > "
+            "(SELECT min(finished_at) FROM etl_runs)", (summary["run_id"],)
+        ).fetchone()[0]
+    assert code == 0 and summary["inserted"] == 0 and summary["updated"] == changed > 0
+    assert summary["unchanged"] == 609 - changed
+
+
+def test_exits_non_zero_on_a_malformed_file_and_writes_nothing(make_run, db_url):
+    code, lines = make_run("nyt/html-error-page.csv")
+    summary = json.loads(lines[-1])
+    assert code == 1 and summary["status"] == "failed"
+    assert "NYT http://127.0.0.1:" in summary["error"] and "not the expected CSV" in summary["error"]
+    assert any(line.startswith("SNS: ") and "covid_etl failed in parse_nyt" in line for line in lines)
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM covid_us_daily").fetchone() == (0,)

@@ -1,0 +1,53 @@
+"""SNS publishing through a real HTTP endpoint (moto's server), read back from a subscribed SQS queue."""
+
+from __future__ import annotations
+
+import pytest
+
+from covid_etl.notifications import failure_message, publish, success_message
+from covid_etl.records import LoadResult
+
+
+@pytest.fixture
+def aws_default(monkeypatch, sns_inbox):
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", sns_inbox.airflow_connection())
+    return sns_inbox
+
+
+def test_a_success_message_reaches_the_topic_with_the_counts(aws_default):
+    subject, body = success_message(
+        run_id="scheduled__2026-11-27", result=LoadResult(inserted=3, updated=2, unchanged=1095),
+        first_date="2020-01-21", last_date="2023-01-24", duration_seconds=42.4,
+    )
+    assert publish(topic_arn=aws_default.topic_arn, subject=subject, message=body, aws_conn_id="aws_default")
+    [received] = aws_default.received()
+    assert received["subject"] == "covid_etl succeeded: 3 inserted, 2 updated"
+    for line in ("Rows inserted: 3", "Rows updated: 2", "Rows unchanged: 1095",
+                 "Dates loaded: 2020-01-21 to 2023-01-24", "scheduled__2026-11-27 succeeded in 42 s"):
+        assert line in received["message"]
+
+
+def test_a_failure_message_names_task_source_error_and_log(aws_default):
+    subject, body = failure_message(
+        run_id="manual__1", task_id="parse_nyt", source="NYT",
+        error="NYT us.csv, line 7: cases is not a non-negative integer: '-3'", log_url="http://airflow/log/1",
+    )
+    publish(topic_arn=aws_default.topic_arn, subject=subject, message=body, aws_conn_id="aws_default")
+    [received] = aws_default.received()
+    assert received["subject"] == "covid_etl failed in parse_nyt"
+    for line in ("Failed task: parse_nyt", "Source: NYT", "line 7: cases is not a non-negative integer: '-3'",
+                 "covid_us_daily was left unchanged", "Task log: http://airflow/log/1"):
+        assert line in received["message"]
+
+
+def test_a_publish_that_fails_is_logged_and_never_raised(aws_default, caplog):
+    missing_topic = aws_default.topic_arn + "-does-not-exist"
+    assert publish(topic_arn=missing_topic, subject="s", message="m", aws_conn_id="aws_default") is False
+    assert "Could not publish" in caplog.text
+    assert aws_default.received(wait_seconds=0) == []
+
+
+def test_publishes_nothing_when_no_topic_is_configured(aws_default, caplog):
+    assert publish(topic_arn=None, subject="s", message="m", aws_conn_id="aws_default") is False
+    assert "No SNS topic configured" in caplog.text
+    assert aws_default.received(wait_seconds=0) == []
