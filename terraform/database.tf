@@ -154,5 +154,9 @@ resource "aws_db_instance" "this" {
 
   tags = { Name = local.db_instance_id }
 
-  depends_on = [aws_cloudwatch_log_group.rds]
+  # RDS checks the monitoring role's permissions when the instance is created.
+  depends_on = [
+    aws_cloudwatch_log_group.rds,
+    aws_iam_role_policy_attachment.rds_monitoring,
+  ]
 }

@@ -146,4 +146,6 @@ resource "aws_flow_log" "this" {
   iam_role_arn         = aws_iam_role.flow_logs.arn
 
   tags = { Name = var.name }
+
+  depends_on = [aws_iam_role_policy.flow_logs]
 }

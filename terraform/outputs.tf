@@ -50,7 +50,7 @@ output "private_subnet_ids" {
 
 output "quicksight_dashboard_url" {
   description = "URL of the QuickSight dashboard when enable_quicksight is true, otherwise null."
-  value       = var.enable_quicksight ? "https://${local.region}.quicksight.aws.amazon.com/sn/dashboards/${aws_quicksight_dashboard.this[0].dashboard_id}" : null
+  value       = var.enable_quicksight ? "https://${local.region}.quicksight.aws.amazon.com/sn/dashboards/${one(aws_quicksight_dashboard.this[*].dashboard_id)}" : null
 }
 
 output "deployer_policy_arn" {

@@ -60,7 +60,10 @@ resource "aws_s3_bucket_lifecycle_configuration" "artifacts" {
     id     = "expire-old-noncurrent-versions"
     status = "Enabled"
 
-    filter {}
+    # Whole bucket. An empty filter {} draws an "Invalid Attribute Combination" warning since provider 5.90.
+    filter {
+      prefix = ""
+    }
 
     # The ten most recent previous versions of every object are always kept, so a pinned
     # plugins.zip/requirements.txt version survives several later uploads.
