@@ -1,9 +1,11 @@
 """Static specification of terraform/: what the stack must (and must never) do, read from the HCL.
 
 No terraform binary and no AWS: python-hcl2 parses the configuration (tfconfig.py) and each test
-asserts one property of it. There is deliberately no conftest.py here: the suite's tests import
-``conftest`` by name, and a second conftest module would shadow tests/conftest.py. checkov (scripts/check_terraform.sh) covers generic misconfigurations; these tests
-cover this pipeline's own requirements.
+asserts one property of it. checkov (scripts/check_terraform.sh) covers generic misconfigurations;
+these tests cover this pipeline's own requirements.
+
+There is deliberately no conftest.py here: the suite's tests import ``conftest`` by name, and a
+second conftest module would shadow tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -283,7 +285,8 @@ def test_private_subnets_sit_in_distinct_availability_zones(tf):
     # The default zones are the Region's "a" and "b"; an explicit list must hold two different zones.
     default_suffixes = re.findall(r"\$\{var\.aws_region\}([a-z])", tf.locals["availability_zone_names"])
     assert len(set(default_suffixes)) == 2
-    assert any("length(distinct(var.availability_zones)) == 2" in c for c in _validation_conditions(tf, "availability_zones"))
+    zone_conditions = _validation_conditions(tf, "availability_zones")
+    assert any("length(distinct(var.availability_zones)) == 2" in c for c in zone_conditions)
 
 
 def test_mwaa_security_group_references_itself(tf):
@@ -318,8 +321,10 @@ def test_mwaa_sizing_comes_from_validated_variables(tf):
     assert mwaa["environment_class"] == "${var.mwaa_environment_class}"
     assert mwaa["min_workers"] == "${var.mwaa_min_workers}"
     assert mwaa["max_workers"] == "${var.mwaa_max_workers}"
-    classes = re.search(r"contains\(\[([^\]]*)\], var\.mwaa_environment_class\)",
-                        " ".join(_validation_conditions(tf, "mwaa_environment_class")))
+    classes = re.search(
+        r"contains\(\[([^\]]*)\], var\.mwaa_environment_class\)",
+        " ".join(_validation_conditions(tf, "mwaa_environment_class")),
+    )
     assert classes and set(re.findall(r'"([^"]+)"', classes.group(1))) == MWAA_ENVIRONMENT_CLASSES
 
 
@@ -368,8 +373,11 @@ def test_no_ingress_admits_the_whole_internet(tf, rule, cidrs):
 
 
 def test_egress_to_the_internet_is_https_only(tf):
-    open_egress = [r for r in tf.resources("aws_vpc_security_group_egress_rule").values()
-                   if r.get("cidr_ipv4") in WHOLE_INTERNET or r.get("cidr_ipv6") in WHOLE_INTERNET]
+    open_egress = [
+        r
+        for r in tf.resources("aws_vpc_security_group_egress_rule").values()
+        if r.get("cidr_ipv4") in WHOLE_INTERNET or r.get("cidr_ipv6") in WHOLE_INTERNET
+    ]
     assert open_egress, "MWAA needs HTTPS egress through the NAT gateway"
     for rule in open_egress:
         assert (rule["ip_protocol"], rule["from_port"], rule["to_port"]) == ("tcp", 443, 443)
@@ -438,7 +446,9 @@ def test_bucket_policy_denies_requests_without_tls(tf):
     assert deny, "no Deny s3:* statement in the bucket policy"
     condition = deny[0].conditions[0]
     assert (condition["test"], condition["variable"], condition["values"]) == (
-        "Bool", "aws:SecureTransport", ["false"],
+        "Bool",
+        "aws:SecureTransport",
+        ["false"],
     )
     assert set(deny[0].resources) == {"${aws_s3_bucket.artifacts.arn}", "${aws_s3_bucket.artifacts.arn}/*"}
 
@@ -449,8 +459,11 @@ def test_bucket_policy_denies_requests_without_tls(tf):
 
 
 def test_secretsmanager_access_is_limited_to_the_two_airflow_prefixes(tf):
-    statements = [s for s in tf.policy_statements()
-                  if s.effect == "Allow" and any(a.startswith("secretsmanager:") for a in s.actions)]
+    statements = [
+        s
+        for s in tf.policy_statements()
+        if s.effect == "Allow" and any(a.startswith("secretsmanager:") for a in s.actions)
+    ]
     assert statements
     arn_prefix = "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:"
     for statement in statements:
@@ -470,8 +483,11 @@ def test_secretsmanager_access_is_limited_to_the_two_airflow_prefixes(tf):
 
 
 def test_sns_publish_is_allowed_only_on_the_notification_topic(tf):
-    statements = [s for s in tf.policy_statements()
-                  if s.effect == "Allow" and any(a.startswith("sns:") for a in s.actions) and _is_identity_policy(s)]
+    statements = [
+        s
+        for s in tf.policy_statements()
+        if s.effect == "Allow" and any(a.startswith("sns:") for a in s.actions) and _is_identity_policy(s)
+    ]
     assert [s.document for s in statements] == ["mwaa_execution"]
     assert statements[0].actions == ["sns:Publish"]
     assert statements[0].resources == ["${aws_sns_topic.notifications.arn}"]
@@ -489,14 +505,16 @@ def test_topic_policy_lets_only_the_execution_role_publish(tf):
     deny = [s for s in statements if s.effect == "Deny" and "sns:Publish" in s.actions]
     assert len(deny) == 1
     condition = deny[0].conditions[0]
-    assert (condition["test"], condition["variable"], condition["values"]) == ("ArnNotEquals", "aws:PrincipalArn", [role])
+    assert (condition["test"], condition["variable"]) == ("ArnNotEquals", "aws:PrincipalArn")
+    assert condition["values"] == [role]
 
 
 def test_mwaa_execution_role_follows_the_documented_policy(tf):
     statements = {s.body.get("sid"): s for s in tf.policy_statements() if s.document == "mwaa_execution"}
     assert statements["PublishEnvironmentMetrics"].resources == ["${local.mwaa_environment_arn}"]
     assert statements["WriteEnvironmentLogs"].resources == [
-        "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:airflow-${local.mwaa_environment_name}-*"
+        "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:"
+        "airflow-${local.mwaa_environment_name}-*"
     ]
     assert statements["UseCeleryQueues"].resources == ["arn:${local.partition}:sqs:${local.region}:*:airflow-celery-*"]
     assert statements["PutAirflowMetrics"].actions == ["cloudwatch:PutMetricData"]
@@ -511,7 +529,10 @@ def test_mwaa_execution_role_trusts_only_this_environment(tf):
     statement = [s for s in tf.policy_statements() if s.document == "mwaa_assume_role"][0]
     assert set(statement.principals[0]["identifiers"]) == {"airflow.amazonaws.com", "airflow-env.amazonaws.com"}
     conditions = {c["variable"]: c["values"] for c in statement.conditions}
-    assert conditions == {"aws:SourceAccount": ["${local.account_id}"], "aws:SourceArn": ["${local.mwaa_environment_arn}"]}
+    assert conditions == {
+        "aws:SourceAccount": ["${local.account_id}"],
+        "aws:SourceArn": ["${local.mwaa_environment_arn}"],
+    }
 
 
 @pytest.mark.parametrize(
@@ -528,8 +549,11 @@ def test_no_wildcard_resource_where_a_specific_one_exists(statement):
 
 @pytest.mark.parametrize(
     "statement",
-    [pytest.param(s, id=s.id) for s in _TF.policy_statements()
-     if s.effect == "Allow" and _is_identity_policy(s) and any(a.startswith("kms:") for a in s.actions)],
+    [
+        pytest.param(s, id=s.id)
+        for s in _TF.policy_statements()
+        if s.effect == "Allow" and _is_identity_policy(s) and any(a.startswith("kms:") for a in s.actions)
+    ],
 )
 def test_kms_use_is_limited_to_the_stack_key_through_one_service(statement):
     assert statement.resources == ["${aws_kms_key.this.arn}"]
@@ -574,7 +598,10 @@ def test_quicksight_is_optional_and_off_by_default(tf):
     assert unwrap(tf.locals["quicksight_count"]) == "var.enable_quicksight ? 1 : 0"
     resources = _quicksight_resources(tf)
     assert {r[0] for r in resources} >= {
-        "aws_quicksight_vpc_connection", "aws_quicksight_data_source", "aws_quicksight_data_set", "aws_quicksight_dashboard"
+        "aws_quicksight_vpc_connection",
+        "aws_quicksight_data_source",
+        "aws_quicksight_data_set",
+        "aws_quicksight_dashboard",
     }
     for kind, name, body in resources:
         assert body.get("count") == "${local.quicksight_count}", f"{kind}.{name} is created unconditionally"
@@ -591,7 +618,8 @@ def test_quicksight_data_source_reads_credentials_from_secrets_manager(tf):
     source = tf.resource("aws_quicksight_data_source", "this")
     assert source["type"] == "POSTGRESQL"
     assert source["credentials"][0] == {"secret_arn": "${aws_secretsmanager_secret.db_connection.arn}"}
-    assert source["vpc_connection_properties"][0]["vpc_connection_arn"] == "${aws_quicksight_vpc_connection.this[0].arn}"
+    connection = source["vpc_connection_properties"][0]["vpc_connection_arn"]
+    assert connection == "${aws_quicksight_vpc_connection.this[0].arn}"
     assert source["ssl_properties"][0]["disable_ssl"] is False
     assert source["parameters"][0]["postgresql"][0]["host"] == "${aws_db_instance.this.address}"
 
@@ -643,10 +671,24 @@ def test_every_variable_has_a_type_and_a_description(tf, name):
 @pytest.mark.parametrize(
     "name",
     [
-        "aws_region", "name", "environment", "log_retention_days", "vpc_cidr", "availability_zones",
-        "db_engine_version", "db_instance_class", "db_name", "db_allocated_storage", "db_backup_retention_days",
-        "mwaa_environment_class", "mwaa_min_workers", "mwaa_max_workers", "mwaa_webserver_access_mode",
-        "mwaa_webserver_allowed_cidrs", "notification_emails", "quicksight_principal_arn",
+        "aws_region",
+        "name",
+        "environment",
+        "log_retention_days",
+        "vpc_cidr",
+        "availability_zones",
+        "db_engine_version",
+        "db_instance_class",
+        "db_name",
+        "db_allocated_storage",
+        "db_backup_retention_days",
+        "mwaa_environment_class",
+        "mwaa_min_workers",
+        "mwaa_max_workers",
+        "mwaa_webserver_access_mode",
+        "mwaa_webserver_allowed_cidrs",
+        "notification_emails",
+        "quicksight_principal_arn",
     ],
 )
 def test_enums_ranges_and_formats_are_validated(tf, name):
@@ -721,8 +763,13 @@ def test_every_output_has_a_description(tf, name):
 
 def test_outputs_cover_what_users_and_make_deploy_need(tf):
     required = {
-        "airflow_ui_url", "db_endpoint", "sns_topic_arn", "artifacts_bucket_name",
-        "mwaa_environment_name", "mwaa_execution_role_arn", "quicksight_dashboard_url",
+        "airflow_ui_url",
+        "db_endpoint",
+        "sns_topic_arn",
+        "artifacts_bucket_name",
+        "mwaa_environment_name",
+        "mwaa_execution_role_arn",
+        "quicksight_dashboard_url",
     }
     assert required <= set(tf.outputs)
     assert tf.outputs["airflow_ui_url"]["value"] == "https://${aws_mwaa_environment.this.webserver_url}"
@@ -845,8 +892,11 @@ def test_checks_are_not_disabled_outside_inline_skips():
 
 
 def test_terraform_tree_holds_no_state_or_local_variables():
-    leftovers = [p.name for p in TERRAFORM_DIR.iterdir()
-                 if p.name.endswith((".tfstate", ".tfstate.backup")) or p.name == "terraform.tfvars"]
+    leftovers = [
+        p.name
+        for p in TERRAFORM_DIR.iterdir()
+        if p.name.endswith((".tfstate", ".tfstate.backup")) or p.name == "terraform.tfvars"
+    ]
     assert leftovers == []
 
 
