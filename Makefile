@@ -54,7 +54,7 @@ down: ## Stop what `make up` started
 	$(BIN)/python scripts/airflow_stack.py down
 
 package: ## Build dist/mwaa/ (dags/, plugins.zip, requirements.txt) as MWAA consumes it
-	bash scripts/package_mwaa.sh
+	$(PYTHON) scripts/package_mwaa.py
 
 deploy: package ## Upload dist/mwaa/ to the Terraform bucket and update MWAA (DRY_RUN=1 prints the commands)
 	bash scripts/deploy_mwaa.sh

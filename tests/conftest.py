@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from support import ROOT
+
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="covid-etl-airflow-"))
 os.environ.update(
     AIRFLOW_HOME=str(_AIRFLOW_HOME),
@@ -27,12 +28,6 @@ os.environ.update(
 
 from devstack import LocalPostgres, LocalSns, free_port  # noqa: E402
 from local_http import FixtureServer  # noqa: E402
-
-FIXTURES = ROOT / "tests" / "fixtures"
-
-
-def fixture_text(name: str) -> str:
-    return (FIXTURES / name).read_text()
 
 
 @pytest.fixture(scope="session")

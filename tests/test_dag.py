@@ -9,7 +9,7 @@ import sys
 from datetime import timedelta
 
 import pytest
-from conftest import ROOT
+from support import ROOT
 
 from covid_etl import config
 from covid_etl.callbacks import notify_success, record_and_notify_failure

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from conftest import FIXTURES
+from support import FIXTURES
 from devstack import free_port
 
 from covid_etl.errors import DownloadRejectedError, IncompleteDownloadError

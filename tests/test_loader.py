@@ -9,7 +9,7 @@ from datetime import date, datetime, timezone
 import psycopg
 import psycopg2
 import pytest
-from conftest import fixture_text
+from support import fixture_text
 
 from covid_etl.loader import load_days, record_failed_run
 from covid_etl.merge import merge_us

@@ -9,7 +9,7 @@ import sys
 
 import psycopg
 import pytest
-from conftest import ROOT
+from support import ROOT
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from conftest import fixture_text
+from support import fixture_text
 
 from covid_etl.errors import EmptyMergeError
 from covid_etl.merge import merge_us, reported_recovered

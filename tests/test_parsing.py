@@ -7,7 +7,7 @@ import io
 from datetime import date
 
 import pytest
-from conftest import fixture_text
+from support import fixture_text
 
 from covid_etl.errors import InvalidSourceError, RejectedInputError
 from covid_etl.parsing import parse_jhu_us, parse_nyt

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import ROOT
+from support import ROOT
 
 CONSTRAINTS = ROOT / "constraints" / "constraints-3.3.1-python3.12.txt"
 ESSENTIAL = ROOT / "constraints" / "mwaa-essential-constraints-3.3.1.txt"

@@ -1,0 +1,105 @@
+"""`make up`: a real local Airflow comes up healthy, shows covid_etl, runs it on request, and stops."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+import urllib.parse
+import urllib.request
+
+import psycopg
+import pytest
+from airflow_stack import USERNAME, AirflowStack
+from devstack import free_port
+
+
+def call(stack: AirflowStack, method: str, path: str, token: str | None = None, body: dict | None = None) -> dict:
+    request = urllib.request.Request(
+        stack.url + path, method=method, data=json.dumps(body).encode() if body is not None else None,
+        headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
+
+
+def wait_for(check, timeout: float, every: float = 2.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := check():
+            return result
+        time.sleep(every)
+    raise TimeoutError(f"gave up after {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, http_server):
+    state = tmp_path_factory.mktemp("stack")
+    stack = AirflowStack(
+        state_dir=state / "stack", pg_data=state / "pgdata", api_port=free_port(), pg_port=free_port(),
+        extra_env={
+            "COVID_ETL_NYT_URL": http_server.url("files/real/nyt-us-2022-04-19.csv"),
+            "COVID_ETL_JHU_URL": http_server.url("files/jhu/combined-us-through-2021-09.csv"),
+            "AIRFLOW_VAR_COVID_ETL_STAGING_URI": (state / "staging").as_uri(),
+        },
+    ).up()
+    yield stack
+    stack.down()
+
+
+@pytest.fixture(scope="module")
+def token(stack) -> str:
+    return call(stack, "POST", "/auth/token", body={"username": USERNAME, "password": stack.password()})["access_token"]
+
+
+def test_the_health_endpoint_reports_every_component_healthy(stack):
+    health = call(stack, "GET", "/api/v2/monitor/health")
+    assert {name: part["status"] for name, part in health.items()} == {
+        "metadatabase": "healthy", "scheduler": "healthy", "triggerer": "healthy", "dag_processor": "healthy",
+    }
+
+
+def test_the_rest_api_refuses_anonymous_callers(stack):
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        call(stack, "GET", "/api/v2/dags/covid_etl")
+    assert refused.value.code in (401, 403)
+
+
+def test_shows_covid_etl_unpaused_and_runs_it_on_request(stack, token, http_server):
+    dag = wait_for(lambda: _dag_or_none(stack, token), timeout=120)
+    assert dag["is_paused"] is False and set(dag["tags"][i]["name"] for i in range(len(dag["tags"]))) >= {"etl"}
+    conf = {
+        "nyt_url": http_server.url("files/real/nyt-us-2023-01-24.csv"),
+        "jhu_url": http_server.url("files/jhu/combined-us-through-2021-09.csv"),
+    }
+    run = call(stack, "POST", "/api/v2/dags/covid_etl/dagRuns", token, {"logical_date": None, "conf": conf})
+    path = f"/api/v2/dags/covid_etl/dagRuns/{urllib.parse.quote(run['dag_run_id'])}"
+    state = wait_for(lambda: call(stack, "GET", path, token)["state"] in ("success", "failed")
+                     and call(stack, "GET", path, token)["state"], timeout=300)
+    assert state == "success"
+    with psycopg.connect(LocalDb(stack).url) as conn:
+        assert conn.execute("SELECT nyt_url FROM etl_runs WHERE run_id = %s", (run["dag_run_id"],)).fetchone() == (
+            conf["nyt_url"],
+        )
+
+
+def test_down_stops_everything_it_started(tmp_path, http_server):
+    stack = AirflowStack(state_dir=tmp_path / "stack", pg_data=tmp_path / "pgdata",
+                         api_port=free_port(), pg_port=free_port()).up()
+    stack.down()
+    for port in (stack.api_port, stack.pg_port):
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0
+    assert not (tmp_path / "stack" / "state.json").exists()
+
+
+def _dag_or_none(stack, token):
+    try:
+        return call(stack, "GET", "/api/v2/dags/covid_etl", token)
+    except urllib.error.HTTPError:
+        return None
+
+
+class LocalDb:
+    def __init__(self, stack: AirflowStack) -> None:
+        self.url = f"postgresql://postgres@127.0.0.1:{stack.pg_port}/covid"
