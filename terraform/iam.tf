@@ -141,6 +141,14 @@ data "aws_iam_policy_document" "mwaa_execution" {
     }
   }
 
+  # The DAG stages each download under staging/ between its fetch and parse tasks, which may run
+  # on different workers (Airflow Variable covid_etl_staging_uri, secrets.tf).
+  statement {
+    sid       = "StageSourceDownloads"
+    actions   = ["s3:PutObject", "s3:GetObject"]
+    resources = ["${aws_s3_bucket.artifacts.arn}/${local.staging_prefix}/*"]
+  }
+
   # SecretsManagerBackend: connections and variables, nothing else in Secrets Manager.
   statement {
     sid = "ReadAirflowConnectionsAndVariables"

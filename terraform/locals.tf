@@ -46,6 +46,9 @@ locals {
   # Names the pipeline looks up (DAG covid_etl, connection covid_db, variable covid_etl_sns_topic_arn).
   db_connection_id     = "covid_db"
   sns_topic_variable   = "covid_etl_sns_topic_arn"
+  staging_variable     = "covid_etl_staging_uri"
+  staging_prefix       = "staging"
+  staging_uri          = "s3://${aws_s3_bucket.artifacts.id}/${local.staging_prefix}"
   rds_postgres_family  = "postgres${split(".", var.db_engine_version)[0]}"
   db_instance_id       = "${var.name}-db"
   rds_log_exports      = ["postgresql", "upgrade"]

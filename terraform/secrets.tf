@@ -2,6 +2,7 @@
 # Secrets read by Airflow's SecretsManagerBackend (configured in mwaa.tf):
 #   airflow/connections/covid_db             -> Airflow connection "covid_db"
 #   airflow/variables/covid_etl_sns_topic_arn -> Airflow variable "covid_etl_sns_topic_arn"
+#   airflow/variables/covid_etl_staging_uri   -> Airflow variable "covid_etl_staging_uri"
 ###############################################################################
 
 resource "aws_secretsmanager_secret" "db_connection" {
@@ -45,4 +46,19 @@ resource "aws_secretsmanager_secret" "sns_topic_arn" {
 resource "aws_secretsmanager_secret_version" "sns_topic_arn" {
   secret_id     = aws_secretsmanager_secret.sns_topic_arn.id
   secret_string = aws_sns_topic.notifications.arn
+}
+
+resource "aws_secretsmanager_secret" "staging_uri" {
+  #checkov:skip=CKV2_AWS_57:Holds an S3 prefix, which is a location, not a credential; there is nothing to rotate.
+  name                    = "airflow/variables/${local.staging_variable}"
+  description             = "Airflow variable ${local.staging_variable}: where the DAG stages downloads between tasks"
+  kms_key_id              = aws_kms_key.this.arn
+  recovery_window_in_days = 7
+
+  tags = { Name = "airflow/variables/${local.staging_variable}" }
+}
+
+resource "aws_secretsmanager_secret_version" "staging_uri" {
+  secret_id     = aws_secretsmanager_secret.staging_uri.id
+  secret_string = local.staging_uri
 }

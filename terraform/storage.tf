@@ -77,6 +77,24 @@ resource "aws_s3_bucket_lifecycle_configuration" "artifacts" {
     }
   }
 
+  # Staged downloads are only needed during their run; the etl_runs table keeps their sha256.
+  rule {
+    id     = "expire-staged-downloads"
+    status = "Enabled"
+
+    filter {
+      prefix = "${local.staging_prefix}/"
+    }
+
+    expiration {
+      days = 7
+    }
+
+    noncurrent_version_expiration {
+      noncurrent_days = 1
+    }
+  }
+
   depends_on = [aws_s3_bucket_versioning.artifacts]
 }
 

@@ -176,6 +176,7 @@ def test_secrets_are_named_under_the_backend_prefixes(tf):
     assert names == {
         f"{EXPECTED_CONNECTIONS_PREFIX}/covid_db",
         f"{EXPECTED_VARIABLES_PREFIX}/covid_etl_sns_topic_arn",
+        f"{EXPECTED_VARIABLES_PREFIX}/covid_etl_staging_uri",
     }
 
 
@@ -188,6 +189,16 @@ def test_sns_topic_variable_secret_holds_the_plain_topic_arn(tf):
     version = tf.resource("aws_secretsmanager_secret_version", "sns_topic_arn")
     assert version["secret_id"] == "${aws_secretsmanager_secret.sns_topic_arn.id}"
     assert version["secret_string"] == "${aws_sns_topic.notifications.arn}"
+
+
+def test_staging_variable_points_at_the_staging_prefix_the_role_may_write(tf):
+    version = tf.resource("aws_secretsmanager_secret_version", "staging_uri")
+    assert version["secret_string"] == "${local.staging_uri}"
+    assert tf.render(tf.locals["staging_uri"]) == "s3://${aws_s3_bucket.artifacts.id}/staging"
+    [statement] = [s for s in tf.policy_statements() if s.id == "mwaa_execution.StageSourceDownloads"]
+    assert statement.document == "mwaa_execution"
+    assert sorted(statement.actions) == ["s3:GetObject", "s3:PutObject"]
+    assert [tf.render(r) for r in statement.resources] == ["${aws_s3_bucket.artifacts.arn}/staging/*"]
 
 
 def _connection_secret_fields(tf: TerraformConfig) -> dict[str, Any]:
