@@ -1,0 +1,218 @@
+"""Line charts as inline SVG, rendered on the server from the rows: no JavaScript library, no CDN.
+
+Every plotted value is a ``<circle>`` carrying ``data-date`` and ``data-value``, so what the browser
+shows can be checked against the database. An unknown value (None) is never drawn as zero: the line
+stops and starts again after it (a new ``M`` in the path), and series that ask for it get a shaded
+band labelled "not reported" over the unknown dates.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from html import escape
+
+Value = int | float | None
+
+WIDTH = 640
+HEIGHT = 240
+MARGIN_LEFT = 52
+MARGIN_RIGHT = 14
+MARGIN_TOP = 12
+MARGIN_BOTTOM = 26
+PLOT_WIDTH = WIDTH - MARGIN_LEFT - MARGIN_RIGHT
+PLOT_HEIGHT = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line: a value per date of its chart (None = unknown)."""
+
+    key: str
+    label: str
+    values: tuple[Value, ...]
+    # "main" draws a bold line; "raw" a thin, light one under it (e.g. daily values under their average).
+    weight: str = "main"
+    mark_gaps: bool = False
+
+
+@dataclass(frozen=True)
+class Chart:
+    chart_id: str
+    title: str
+    dates: tuple[date, ...]
+    series: tuple[Series, ...]
+
+
+@dataclass(frozen=True)
+class Axis:
+    low: float
+    high: float
+    ticks: tuple[float, ...]
+
+
+def nice_step(span: float, max_ticks: int = 5) -> float:
+    """The smallest 1, 2 or 5 × 10^k step that cuts ``span`` into at most ``max_ticks`` parts (at least 1)."""
+    raw = span / max_ticks
+    if raw <= 1:
+        return 1.0
+    magnitude = 10 ** math.floor(math.log10(raw))
+    return next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+
+
+def value_axis(values: Sequence[float]) -> Axis:
+    """A y axis from 0 (or the lowest negative value) to the highest value, on round numbers."""
+    low = min(0.0, *values) if values else 0.0
+    high = max(0.0, *values) if values else 1.0
+    if high == low:
+        high = low + 1
+    step = nice_step(high - low)
+    low, high = math.floor(low / step) * step, math.ceil(high / step) * step
+    count = round((high - low) / step)
+    return Axis(low, high, tuple(low + i * step for i in range(count + 1)))
+
+
+def month_ticks(first: date, last: date, max_ticks: int = 7) -> tuple[date, ...]:
+    """First days of months between ``first`` and ``last``, every 1, 2, 3, 6 or 12 months."""
+    months = (last.year - first.year) * 12 + last.month - first.month
+    step = next((s for s in (1, 2, 3, 6, 12) if months / s <= max_ticks), 12 * math.ceil(months / (12 * max_ticks)))
+    index = first.year * 12 + first.month - 1 + (first.day != 1)
+    ticks = []
+    while (tick := date(index // 12, index % 12 + 1, 1)) <= last:
+        if index % step == 0:
+            ticks.append(tick)
+        index += 1
+    return tuple(ticks)
+
+
+def format_count(value: float) -> str:
+    """Axis label: 950, 12k, 1.5M, 2B."""
+    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= limit:
+            return f"{value / limit:.1f}".removesuffix(".0") + suffix
+    return f"{value:g}"
+
+
+def format_value(value: int | float) -> str:
+    """The exact value, as written in ``data-value``."""
+    return str(value) if isinstance(value, int) else repr(float(value))
+
+
+def segments(dates: Sequence[date], values: Sequence[Value]) -> list[list[tuple[date, float]]]:
+    """Runs of known values on consecutive days: where a line may be drawn without inventing data."""
+    runs: list[list[tuple[date, float]]] = []
+    previous: date | None = None
+    for day, value in zip(dates, values, strict=True):
+        if value is None:
+            previous = None
+            continue
+        if previous is None or day != previous + timedelta(days=1):
+            runs.append([])
+        runs[-1].append((day, value))
+        previous = day
+    return runs
+
+
+def unknown_spans(dates: Sequence[date], values: Sequence[Value]) -> list[tuple[date, date]]:
+    """(first, last) date of each run of unknown values."""
+    spans: list[tuple[date, date]] = []
+    start: date | None = None
+    for index, (day, value) in enumerate(zip(dates, values, strict=True)):
+        if value is None and start is None:
+            start = day
+        if start is not None and (index + 1 == len(dates) or values[index + 1] is not None):
+            spans.append((start, day))
+            start = None
+    return spans
+
+
+class _Scale:
+    def __init__(self, dates: Sequence[date], axis: Axis) -> None:
+        self.first = dates[0]
+        self.days = max(1, (dates[-1] - dates[0]).days)
+        self.axis = axis
+
+    def x(self, day: date) -> float:
+        return round(MARGIN_LEFT + (day - self.first).days / self.days * PLOT_WIDTH, 1)
+
+    def y(self, value: float) -> float:
+        span = self.axis.high - self.axis.low
+        return round(MARGIN_TOP + (self.axis.high - value) / span * PLOT_HEIGHT, 1)
+
+
+def _axes(scale: _Scale, dates: Sequence[date]) -> Iterator[str]:
+    yield '<g class="axis y">'
+    for tick in scale.axis.ticks:
+        y = scale.y(tick)
+        zero = " zero" if tick == 0 else ""
+        yield (
+            f'<line class="grid{zero}" x1="{MARGIN_LEFT}" x2="{WIDTH - MARGIN_RIGHT}" y1="{y}" y2="{y}"/>'
+            f'<text x="{MARGIN_LEFT - 6}" y="{y}" dy="0.32em" text-anchor="end">{format_count(tick)}</text>'
+        )
+    yield "</g>"
+    yield '<g class="axis x">'
+    bottom = MARGIN_TOP + PLOT_HEIGHT
+    for tick in month_ticks(dates[0], dates[-1]):
+        x = scale.x(tick)
+        yield (
+            f'<line class="tick" x1="{x}" x2="{x}" y1="{bottom}" y2="{bottom + 4}"/>'
+            f'<text x="{x}" y="{bottom + 16}" text-anchor="middle">{MONTHS[tick.month - 1]} {tick.year}</text>'
+        )
+    yield "</g>"
+
+
+def _gaps(scale: _Scale, series: Series, dates: Sequence[date]) -> Iterator[str]:
+    half_day = PLOT_WIDTH / scale.days / 2
+    for first, last in unknown_spans(dates, series.values):
+        x1 = max(MARGIN_LEFT, scale.x(first) - half_day)
+        x2 = min(WIDTH - MARGIN_RIGHT, scale.x(last) + half_day)
+        yield (
+            f'<g class="gap" data-series="{series.key}" data-from="{first.isoformat()}" data-to="{last.isoformat()}">'
+            f'<rect x="{x1:.1f}" y="{MARGIN_TOP}" width="{max(x2 - x1, 1):.1f}" height="{PLOT_HEIGHT}"/>'
+            f'<text x="{(x1 + x2) / 2:.1f}" y="{MARGIN_TOP + 14}" text-anchor="middle">not reported</text></g>'
+        )
+
+
+def _line(scale: _Scale, series: Series, dates: Sequence[date]) -> Iterator[str]:
+    commands = []
+    for run in segments(dates, series.values):
+        (first_day, first_value), rest = run[0], run[1:]
+        commands.append(f"M{scale.x(first_day)} {scale.y(first_value)}")
+        commands.extend(f"L{scale.x(day)} {scale.y(value)}" for day, value in rest)
+        if not rest:
+            commands.append("h0")  # a lone known day still shows, as a dot (round line caps)
+    css = f"line {series.weight} s-{series.key}"
+    yield f'<path class="{css}" data-series="{series.key}" d="{" ".join(commands)}"/>'
+    yield f'<g class="points" data-series="{series.key}" data-label="{escape(series.label)}">'
+    for day, value in zip(dates, series.values, strict=True):
+        if value is not None:
+            yield (
+                f'<circle cx="{scale.x(day)}" cy="{scale.y(value)}" r="3" '
+                f'data-date="{day.isoformat()}" data-value="{format_value(value)}"/>'
+            )
+    yield "</g>"
+
+
+def render_chart(chart: Chart) -> str:
+    """The chart as an ``<svg>`` element that scales to its container's width."""
+    known = [float(v) for s in chart.series for v in s.values if v is not None]
+    head = (
+        f'<svg class="chart" id="chart-{chart.chart_id}" viewBox="0 0 {WIDTH} {HEIGHT}" '
+        f'role="img" aria-label="{escape(chart.title)}" xmlns="http://www.w3.org/2000/svg">'
+    )
+    if not chart.dates or not known:
+        empty = f'<text class="empty" x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle">No data yet</text>'
+        return f"{head}{empty}</svg>"
+    scale = _Scale(chart.dates, value_axis(known))
+    parts = [head, *_axes(scale, chart.dates)]
+    for series in chart.series:
+        if series.mark_gaps:
+            parts.extend(_gaps(scale, series, chart.dates))
+    # Thin raw lines first, so the bold ones are drawn on top of them.
+    for series in sorted(chart.series, key=lambda s: s.weight != "raw"):
+        parts.extend(_line(scale, series, chart.dates))
+    parts.append("</svg>")
+    return "".join(parts)
