@@ -1,0 +1,132 @@
+"""The SVG charts are drawn from the rows: one point per known value, a break (never a zero) per unknown."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from covid_dashboard import charts
+from covid_dashboard.charts import Chart, Series, month_ticks, nice_step, render_chart, value_axis
+from dashboard_svg import gaps, line, parse, points
+
+START = date(2020, 12, 10)
+
+
+def chart_of(values, dates=None, mark_gaps=False, key="recovered") -> Chart:
+    dates = tuple(dates or (START + timedelta(days=i) for i in range(len(values))))
+    return Chart("test", "Test", dates, (Series(key, "Recovered", tuple(values), mark_gaps=mark_gaps),))
+
+
+def test_each_known_value_is_a_point_carrying_its_date_and_exact_value():
+    values = [6_200_000, 6_250_000, 6_298_082, 6_298_082, 0]
+    root = parse(render_chart(chart_of(values)))
+
+    assert [(p.date, p.value) for p in points(root, "recovered")] == [
+        ((START + timedelta(days=i)).isoformat(), v) for i, v in enumerate(values)
+    ]
+
+
+def test_points_sit_on_linear_scales_of_their_dates_and_values():
+    values = [5, 1_000, 250_000, 33_107_107, 12, 7_000_000]
+    plotted = points(parse(render_chart(chart_of(values))), "recovered")
+
+    first, top = plotted[0], max(plotted, key=lambda p: p.value)
+    per_value = (first.y - top.y) / (top.value - first.value)
+    per_day = (plotted[-1].x - first.x) / (len(values) - 1)
+    for i, point in enumerate(plotted):
+        assert point.y == pytest.approx(first.y - (point.value - first.value) * per_value, abs=0.1)
+        assert point.x == pytest.approx(first.x + i * per_day, abs=0.1)
+    assert top.y < first.y  # higher values are drawn higher up
+
+
+def test_the_line_passes_through_every_point_in_date_order():
+    values = [3, 9, 4, 12, 12, 30]
+    root = parse(render_chart(chart_of(values)))
+
+    assert line(root, "recovered") == [[(p.x, p.y) for p in points(root, "recovered")]]
+
+
+def test_unknown_values_break_the_line_and_are_not_drawn_as_zero():
+    # JHU's real pattern: counts, then "not reported" from 2020-12-14, here with a value in between.
+    values = [6_100_000, 6_200_000, 6_298_082, None, None, 6_400_000, 6_500_000, None]
+    root = parse(render_chart(chart_of(values, mark_gaps=True)))
+
+    plotted = points(root, "recovered")
+    assert [p.value for p in plotted] == [6_100_000, 6_200_000, 6_298_082, 6_400_000, 6_500_000]
+    assert 0 not in [p.value for p in plotted]
+    segments = line(root, "recovered")
+    assert [len(s) for s in segments] == [3, 2]
+    assert segments == [[(p.x, p.y) for p in plotted[:3]], [(p.x, p.y) for p in plotted[3:]]]
+    assert gaps(root, "recovered") == [("2020-12-13", "2020-12-14"), ("2020-12-17", "2020-12-17")]
+
+
+def test_a_missing_date_breaks_the_line_too():
+    dates = [START, START + timedelta(days=1), START + timedelta(days=3), START + timedelta(days=4)]
+    root = parse(render_chart(chart_of([1, 2, 3, 4], dates=dates)))
+
+    assert [len(s) for s in line(root, "recovered")] == [2, 2]
+
+
+def test_a_lone_known_day_between_gaps_is_still_drawn():
+    root = parse(render_chart(chart_of([None, 5, None], mark_gaps=True)))
+
+    assert line(root, "recovered") == [[(points(root, "recovered")[0].x, points(root, "recovered")[0].y)]]
+    assert 'h0' in root.find("{http://www.w3.org/2000/svg}path").get("d")
+
+
+def test_gap_bands_are_drawn_only_for_series_that_ask_for_them():
+    values = [None, None, None, None, None, None, 40.5, 41.25]
+    root = parse(render_chart(chart_of(values, key="new_cases_avg7")))
+
+    assert gaps(root, "new_cases_avg7") == []
+    assert [p.value for p in points(root, "new_cases_avg7")] == [40.5, 41.25]
+
+
+def test_negative_daily_values_extend_the_axis_below_a_marked_zero_line():
+    root = parse(render_chart(chart_of([100, -23_999, 300], key="new_cases")))
+
+    zero_lines = [el for el in root.iter("{http://www.w3.org/2000/svg}line") if el.get("class") == "grid zero"]
+    assert len(zero_lines) == 1
+    negative = points(root, "new_cases")[1]
+    assert negative.y > float(zero_lines[0].get("y1"))
+
+
+def test_a_chart_without_any_known_value_says_so():
+    svg = render_chart(chart_of([None, None]))
+
+    assert "No data yet" in svg
+    assert "<circle" not in svg
+
+
+@pytest.mark.parametrize(
+    ("span", "step"),
+    [(3, 1.0), (10, 2.0), (99, 20.0), (33_107_107, 10_000_000.0), (1_000_000, 200_000.0)],
+)
+def test_axis_steps_are_round_numbers(span, step):
+    assert nice_step(span) == step
+
+
+def test_the_value_axis_covers_all_values_with_round_ticks():
+    axis = value_axis([-12.5, 33_107_107])
+
+    assert axis.low <= -12.5 and axis.high >= 33_107_107
+    assert axis.ticks[0] == axis.low and axis.ticks[-1] == axis.high
+    assert 0 in axis.ticks
+    assert len(axis.ticks) <= 7
+
+
+def test_month_ticks_fall_on_month_starts_and_thin_out_over_long_ranges():
+    assert month_ticks(date(2020, 1, 21), date(2020, 4, 30)) == (
+        date(2020, 2, 1), date(2020, 3, 1), date(2020, 4, 1)
+    )
+    long_range = month_ticks(date(2020, 1, 21), date(2023, 3, 23))
+    assert 3 <= len(long_range) <= 7
+    assert all(t.day == 1 for t in long_range)
+
+
+@pytest.mark.parametrize(
+    ("value", "label"),
+    [(0, "0"), (950, "950"), (1_000, "1k"), (12_500, "12.5k"), (2_000_000, "2M"), (-1_500_000, "-1.5M")],
+)
+def test_axis_labels_are_short(value, label):
+    assert charts.format_count(value) == label
