@@ -1,0 +1,254 @@
+"""End to end: a real Airflow 3.3.1 loads real files through the DAG, and a headless Chromium logs in,
+clicks "COVID-19" in the navigation and reads the charts, which must plot exactly the loaded rows.
+
+One stack and one browser session per module (about a minute on two cores): Airflow standalone on an
+embedded PostgreSQL, the covid_etl DAG triggered through the REST API on fixture files served over
+HTTP. The data is the real NYT us.csv and JHU US series, so recovered is NULL from 2020-12-14.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import timezone
+
+import httpx
+import pytest
+from dashboard_helpers import JHU_FIXTURE, NYT_FIXTURE, ROOT, connect, expected_derived
+from dashboard_svg import path_segments
+from headless_chromium import Chromium
+from psycopg.rows import dict_row
+
+from airflow_stack import USERNAME, AirflowStack
+from covid_etl.records import CovidDay
+from devstack import LocalPostgres, free_port
+
+SCREENSHOT = ROOT / "docs" / "images" / "dashboard.png"
+VIEWPORT = (1280, 1180)
+TERMINAL = {"success", "failed"}
+
+# Everything the test reads from the dashboard, collected in the page inside the UI's iframe.
+EXTRACT = """(() => {
+  const frame = document.querySelector('iframe[title="COVID-19"]');
+  const doc = frame.contentDocument;
+  const series = {};
+  for (const group of doc.querySelectorAll('g.points')) {
+    series[group.dataset.series] = [...group.querySelectorAll('circle')].map(
+      c => [c.dataset.date, Number(c.dataset.value), Number(c.getAttribute('cx')), Number(c.getAttribute('cy'))]);
+  }
+  const paths = {};
+  for (const path of doc.querySelectorAll('path[data-series]')) paths[path.dataset.series] = path.getAttribute('d');
+  const box = doc.getElementById('chart-recovered').getBoundingClientRect();
+  return {
+    frameUrl: doc.location.href,
+    series, paths,
+    gaps: [...doc.querySelectorAll('g.gap')].map(g => [g.dataset.series, g.dataset.from, g.dataset.to]),
+    runs: [...doc.querySelectorAll('#runs tbody tr')].map(tr => [...tr.cells].map(td => td.textContent)),
+    lastSuccess: doc.getElementById('last-success').textContent,
+    recoveredChartSize: [box.width, box.height],
+  };
+})()"""
+CHARTS_READY = """(() => {
+  const frame = document.querySelector('iframe[title="COVID-19"]');
+  const doc = frame && frame.contentDocument;
+  return !!doc && doc.readyState === 'complete' && doc.querySelectorAll('svg.chart').length === 5;
+})()"""
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, http_server):
+    state = tmp_path_factory.mktemp("airflow-stack")
+    sources = {"nyt_url": http_server.url(f"files/{NYT_FIXTURE}"), "jhu_url": http_server.url(f"files/{JHU_FIXTURE}")}
+    stack = AirflowStack(
+        state_dir=state / "stack",
+        pg_data=state / "pgdata",
+        api_port=free_port(),
+        pg_port=free_port(),
+        extra_env={
+            # The DAG is unpaused at creation, so the scheduler starts a run of its own at once: it
+            # must read the same local files (the test runs offline), not GitHub.
+            "COVID_ETL_NYT_URL": sources["nyt_url"],
+            "COVID_ETL_JHU_URL": sources["jhu_url"],
+        },
+    )
+    stack.up()
+    stack.sources = sources
+    yield stack
+    stack.down()
+
+
+@pytest.fixture(scope="module")
+def api(stack):
+    """A REST client logged in as the stack's admin, through SimpleAuthManager's POST /auth/token."""
+    response = httpx.post(f"{stack.url}/auth/token", json={"username": USERNAME, "password": stack.password()})
+    assert response.status_code == 201, response.text
+    token = response.json()["access_token"]
+    with httpx.Client(base_url=stack.url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
+        client.token = token
+        yield client
+
+
+def count(value: int | None) -> str:
+    return "–" if value is None else f"{value:,}"
+
+
+def wait(predicate, what: str, timeout: float):
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(1)
+    return value
+
+
+@pytest.fixture(scope="module")
+def loaded(stack, api):
+    """Trigger covid_etl through the REST API on the fixture files; wait until no run is active.
+
+    Returns the rows of covid_us_daily and etl_runs as the dashboard must show them."""
+    wait(lambda: api.get("/api/v2/dags/covid_etl").status_code == 200, "the DAG to be parsed", 90)
+    triggered = api.post(
+        "/api/v2/dags/covid_etl/dagRuns", json={"logical_date": None, "conf": stack.sources}
+    )
+    assert triggered.status_code == 200, triggered.text
+    run_id = triggered.json()["dag_run_id"]
+    state = wait(
+        lambda: (s := api.get(f"/api/v2/dags/covid_etl/dagRuns/{run_id}").json()["state"]) in TERMINAL and s,
+        f"run {run_id}", 150,
+    )
+    assert state == "success"
+    # The scheduler's own run (same files) may still be going: let it finish so the tables hold still.
+    wait(lambda: all(r["state"] in TERMINAL for r in api.get("/api/v2/dags/covid_etl/dagRuns").json()["dag_runs"]),
+         "every run to finish", 150)
+    with connect(LocalPostgres(stack.pg_data, port=stack.pg_port).url) as conn:
+        conn.row_factory = dict_row
+        days = [CovidDay(r["date"], r["cases"], r["deaths"], r["recovered"])
+                for r in conn.execute("SELECT date, cases, deaths, recovered FROM covid_us_daily ORDER BY date")]
+        runs = conn.execute("SELECT * FROM etl_runs ORDER BY started_at DESC, id DESC").fetchall()
+    return {"run_id": run_id, "days": days, "runs": runs}
+
+
+@pytest.fixture(scope="module")
+def dashboard(stack, loaded, tmp_path_factory):
+    """Log in through the UI's form, click the nav entry, wait for the charts; read them and screenshot."""
+    folder = tmp_path_factory.mktemp("chromium")
+    with Chromium(folder / "profile", *VIEWPORT) as browser:
+        browser.navigate(f"{stack.url}/")
+        # Not logged in: the UI sends the browser to the auth manager's login form.
+        browser.wait_for("!!document.querySelector('input[name=password]')", "the login form")
+        browser.type_into("input[name=username]", USERNAME)
+        browser.type_into("input[name=password]", stack.password())
+        browser.wait_for("!document.querySelector('button[type=submit]').disabled", "the sign-in button")
+        browser.evaluate("document.querySelector('button[type=submit]').click()")
+        nav = browser.wait_for(
+            "[...document.querySelectorAll('a')].filter(a => a.textContent.trim() === 'COVID-19')"
+            ".map(a => a.getAttribute('href'))",
+            "the COVID-19 navigation entry",
+        )
+        browser.evaluate("[...document.querySelectorAll('a')].find(a => a.textContent.trim() === 'COVID-19').click()")
+        browser.wait_for(CHARTS_READY, "the dashboard's five charts", timeout=30)
+        page_url = browser.evaluate("location.href")
+        seen = browser.evaluate(EXTRACT)
+        screenshot = browser.screenshot(
+            SCREENSHOT if os.environ.get("UPDATE_SCREENSHOT") else ROOT / "build" / "dashboard.png"
+        )
+    return {"nav": nav, "page_url": page_url, "screenshot": screenshot, **seen}
+
+
+@pytest.mark.parametrize("path", ["/covid/", "/covid/api/daily"])
+def test_the_running_api_server_answers_anonymous_requests_with_401(stack, path):
+    response = httpx.get(f"{stack.url}{path}")
+
+    assert response.status_code == 401
+    assert "cases" not in response.text
+
+
+@pytest.mark.parametrize("path", ["/covid/", "/covid/api/daily"])
+def test_the_running_api_server_refuses_a_forged_token_with_403(stack, api, path):
+    forged = api.token[:-4] + ("AAAA" if not api.token.endswith("AAAA") else "BBBB")
+
+    assert httpx.get(f"{stack.url}{path}", headers={"Authorization": f"Bearer {forged}"}).status_code == 403
+    assert httpx.get(f"{stack.url}{path}", cookies={"_token": forged}).status_code == 403
+
+
+def test_the_json_endpoint_serves_the_rows_the_dag_loaded(api, loaded):
+    body = api.get("/covid/api/daily").json()
+
+    assert [(d["date"], d["cases"], d["deaths"], d["recovered"]) for d in body["days"]] == [
+        (d.date.isoformat(), d.cases, d.deaths, d.recovered) for d in loaded["days"]
+    ]
+    assert body["runs"][0]["run_id"] == loaded["runs"][0]["run_id"]
+
+
+def test_the_nav_entry_opens_the_dashboard_inside_the_airflow_ui(stack, dashboard):
+    assert dashboard["nav"] == ["/plugin/covid"]
+    assert dashboard["page_url"] == f"{stack.url}/plugin/covid"
+    assert dashboard["frameUrl"] == f"{stack.url}/covid/"
+    width, height = dashboard["recoveredChartSize"]
+    assert width > 300 and height > 100  # laid out, not collapsed
+
+
+def test_the_loaded_data_has_what_the_checks_below_need(loaded):
+    # The real files: 609 shared days, recovered reported until 2020-12-13 and NULL after.
+    days = loaded["days"]
+    assert len(days) == 609
+    assert any(d.recovered is None for d in days) and any(d.recovered for d in days)
+
+
+@pytest.mark.parametrize("column", ["cases", "deaths", "recovered"])
+def test_the_cumulative_charts_plot_exactly_the_rows_of_covid_us_daily(dashboard, loaded, column):
+    plotted = [(d, v) for d, v, _, _ in dashboard["series"][column]]
+
+    assert plotted == [(d.date.isoformat(), getattr(d, column)) for d in loaded["days"]
+                       if getattr(d, column) is not None]
+
+
+@pytest.mark.parametrize("column", ["new_cases", "new_deaths", "new_cases_avg7", "new_deaths_avg7"])
+def test_the_daily_charts_plot_the_new_values_and_7_day_averages_of_the_rows(dashboard, loaded, column):
+    expected = expected_derived(loaded["days"])
+    want = [(day.isoformat(), values[column]) for day, values in sorted(expected.items())
+            if values[column] is not None]
+    plotted = [(d, v) for d, v, _, _ in dashboard["series"][column]]
+
+    assert [d for d, _ in plotted] == [d for d, _ in want]
+    assert [v for _, v in plotted] == pytest.approx([v for _, v in want], abs=0.0051)
+
+
+def test_null_recovered_days_are_a_gap_in_the_line_not_a_drop_to_zero(dashboard, loaded):
+    unknown = [d.date.isoformat() for d in loaded["days"] if d.recovered is None]
+    last_reported = max(d.date for d in loaded["days"] if d.recovered is not None).isoformat()
+    first_positive = min(d.date for d in loaded["days"] if d.recovered).isoformat()
+    points = dashboard["series"]["recovered"]
+
+    assert not {d for d, _, _, _ in points} & set(unknown)
+    # The only zeros plotted are the real ones, before the first recovery was reported.
+    assert all(d < first_positive for d, v, _, _ in points if v == 0)
+    # The line stops at the last reported day: nothing is drawn over the unknown dates.
+    segments = path_segments(dashboard["paths"]["recovered"])
+    end_of_line = next((x, y) for d, _, x, y in points if d == last_reported)
+    assert len(segments) == 1
+    assert segments[0][-1] == pytest.approx(end_of_line)
+    assert max(x for x, _ in segments[0]) == pytest.approx(end_of_line[0])
+    # And the unknown stretch is labelled as such.
+    assert dashboard["gaps"] == [["recovered", unknown[0], unknown[-1]]]
+
+
+def test_the_last_successful_load_and_the_last_runs_are_shown(dashboard, loaded):
+    runs = loaded["runs"]
+    last_success = max(r["finished_at"] for r in runs if r["status"] == "success")
+
+    assert dashboard["lastSuccess"] == last_success.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    shown = [(cells[1], cells[2], cells[3], cells[4], cells[6]) for cells in dashboard["runs"]]
+    assert shown == [
+        (r["status"], count(r["rows_inserted"]), count(r["rows_updated"]), count(r["rows_unchanged"]), r["run_id"])
+        for r in runs[:10]
+    ]
+    assert loaded["run_id"] in [r["run_id"] for r in runs]
+
+
+def test_a_screenshot_of_the_dashboard_is_saved(dashboard):
+    png = dashboard["screenshot"]
+
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")) == VIEWPORT
+    assert len(png) < 400_000
