@@ -1,6 +1,7 @@
 """A real HTTP server on loopback that serves fixture files, and misbehaves on request.
 
-Paths: ``/files/<name>`` serves tests/fixtures/<name>; ``/status/<code>`` answers that status;
+Paths: ``/files/<name>`` serves tests/fixtures/<name>; ``/status/<code>[/<tag>]`` answers that status
+(the tag keeps each test's hit count its own);
 ``/flaky/<n>/<name>`` answers 503 n times, then the file; ``/short/<name>`` announces more bytes
 than it sends; ``/slow/<seconds>/<name>`` waits before answering.
 """
@@ -33,7 +34,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.hits[self.path] += 1
         kind, _, rest = self.path.lstrip("/").partition("/")
         if kind == "status":
-            self._send(int(rest), b"error page\n")
+            self._send(int(rest.split("/")[0]), b"error page\n")
         elif kind == "flaky":
             failures, _, name = rest.partition("/")
             if self.server.hits[self.path] <= int(failures):

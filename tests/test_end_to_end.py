@@ -78,9 +78,9 @@ def test_a_malformed_file_fails_at_once_and_leaves_the_table_untouched(run_dag, 
 
 
 def test_a_missing_source_fails_without_retrying(run_dag, pipeline_env, sns_inbox, http_server):
-    state, tasks = run_dag(f"files/{NYT_V1}", jhu_path="status/404")
+    state, tasks = run_dag(f"files/{NYT_V1}", jhu_path="status/404/e2e")
     assert state == "failed" and tasks["fetch_jhu"] == "failed"
-    assert http_server.hits["/status/404"] == 1
+    assert http_server.hits["/status/404/e2e"] == 1
     [message] = sns_inbox.received()
     assert "Failed task: fetch_jhu" in message["message"] and "HTTP 404" in message["message"]
     assert query(pipeline_env["AIRFLOW_CONN_COVID_DB"], "SELECT count(*) FROM covid_us_daily") == [(0,)]

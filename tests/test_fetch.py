@@ -34,9 +34,9 @@ def test_gives_up_on_a_lasting_server_error_as_a_transient_fault(http_server):
 
 
 def test_rejects_a_missing_file_without_retrying(http_server):
-    with pytest.raises(DownloadRejectedError, match="NYT .*/status/404: HTTP 404"):
-        download(http_server.url("status/404"), source="NYT", retries=3, backoff=0)
-    assert http_server.hits["/status/404"] == 1
+    with pytest.raises(DownloadRejectedError, match="NYT .*/status/404/fetch: HTTP 404"):
+        download(http_server.url("status/404/fetch"), source="NYT", retries=3, backoff=0)
+    assert http_server.hits["/status/404/fetch"] == 1
 
 
 def test_rejects_a_body_shorter_than_its_content_length(http_server):
