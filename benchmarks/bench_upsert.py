@@ -12,15 +12,15 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import psycopg
 import psycopg2
-from devstack import LocalPostgres, free_port
 
 from covid_etl.loader import load_days
 from covid_etl.records import CovidDay, RunInfo
+from devstack import LocalPostgres, free_port
 
 
 def series(days: int, revision: int = 0) -> list[CovidDay]:
@@ -35,7 +35,7 @@ def timed(connect, url: str, days: list[CovidDay]) -> tuple[float, int, object]:
     conn = connect(url)
     tracemalloc.start()
     started = time.perf_counter()
-    result = load_days(conn, days, RunInfo(run_id="bench", started_at=datetime.now(timezone.utc)))
+    result = load_days(conn, days, RunInfo(run_id="bench", started_at=datetime.now(UTC)))
     elapsed = time.perf_counter() - started
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
@@ -51,10 +51,16 @@ def main(sizes: list[int]) -> None:
         for size in sizes:
             for name, connect in (("psycopg2", psycopg2.connect), ("psycopg3", psycopg.connect)):
                 url = server.create_database(f"bench_{name}_{size}")
-                for case, days in (("first load", series(size)), ("rerun", series(size)), ("10% revised", series(size, 1))):
+                for case, days in (
+                    ("first load", series(size)),
+                    ("rerun", series(size)),
+                    ("10% revised", series(size, 1)),
+                ):
                     elapsed, peak, result = timed(connect, url, days)
-                    print(f"{name:<9} {size:>7} {case:<14} {elapsed:>8.3f} {size / elapsed:>10.0f} "
-                          f"{peak / 2**20:>9.1f}  {result}")
+                    print(
+                        f"{name:<9} {size:>7} {case:<14} {elapsed:>8.3f} {size / elapsed:>10.0f} "
+                        f"{peak / 2**20:>9.1f}  {result}"
+                    )
     finally:
         server.stop()
 

@@ -19,7 +19,7 @@ and the error on failure. Trigger with config to load other files: params `nyt_u
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import Param, dag, task
 
@@ -31,7 +31,7 @@ from covid_etl.errors import fail_fast
 @dag(
     dag_id=config.DAG_ID,
     schedule="@daily",
-    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
     doc_md=__doc__,

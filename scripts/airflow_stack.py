@@ -91,12 +91,23 @@ class AirflowStack:
         log = (self.state_dir / "airflow.log").open("w")
         airflow = subprocess.Popen(
             [str(Path(sys.executable).with_name("airflow")), "standalone"],
-            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
-        self._state_file.write_text(json.dumps({
-            "airflow_pid": airflow.pid, "moto_port": sns.port, "started_postgres": started_postgres,
-            "api_port": self.api_port, "pg_port": self.pg_port, "pg_data": str(self.pg_data),
-        }))
+        self._state_file.write_text(
+            json.dumps(
+                {
+                    "airflow_pid": airflow.pid,
+                    "moto_port": sns.port,
+                    "started_postgres": started_postgres,
+                    "api_port": self.api_port,
+                    "pg_port": self.pg_port,
+                    "pg_data": str(self.pg_data),
+                }
+            )
+        )
         deadline = time.monotonic() + timeout
         while not self._healthy():
             if airflow.poll() is not None or time.monotonic() > deadline:

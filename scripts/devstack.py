@@ -94,9 +94,19 @@ class LocalPostgres:
                 if not folder.stat().st_mode & 0o001:
                     folder.chmod(folder.stat().st_mode | 0o001)
         subprocess.run(
-            self._as_owner(str(self.bindir / "initdb"), "-D", str(self.data_dir), "-U", "postgres",
-                           "--auth=trust", "--encoding=UTF8", "--no-instructions"),
-            check=True, capture_output=True, text=True,
+            self._as_owner(
+                str(self.bindir / "initdb"),
+                "-D",
+                str(self.data_dir),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--no-instructions",
+            ),
+            check=True,
+            capture_output=True,
+            text=True,
         )
         settings = {"listen_addresses": "'127.0.0.1'", "unix_socket_directories": "''"}
         if not self.durable:  # a throwaway test server: skip the disk flushes
@@ -108,8 +118,9 @@ class LocalPostgres:
         """Start the server (initialising the folder the first time) and create the database; return its URL."""
         if not self.data_dir.joinpath("PG_VERSION").exists():
             self._initdb()
-        result = self._pg_ctl("start", "-w", "-t", "60", "-o", f"-p {self.port}",
-                              "-l", str(self.data_dir / "server.log"), check=False)
+        result = self._pg_ctl(
+            "start", "-w", "-t", "60", "-o", f"-p {self.port}", "-l", str(self.data_dir / "server.log"), check=False
+        )
         if result.returncode != 0:
             log = self.data_dir / "server.log"
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
@@ -149,8 +160,11 @@ class LocalSns:
         import boto3
 
         return boto3.client(
-            service, endpoint_url=self.endpoint_url, region_name=AWS_REGION,
-            aws_access_key_id="testing", aws_secret_access_key="testing",
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=AWS_REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
         )
 
     def _answers(self) -> bool:
@@ -165,7 +179,9 @@ class LocalSns:
             server = Path(sys.executable).with_name("moto_server")
             self.process = subprocess.Popen(
                 [str(server), "-H", "127.0.0.1", "-p", str(self.port)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
             )
             if self.pid_file:
                 self.pid_file.write_text(str(self.process.pid))
@@ -173,7 +189,9 @@ class LocalSns:
         sns, sqs = self.client("sns"), self.client("sqs")
         self.topic_arn = sns.create_topic(Name=TOPIC_NAME)["TopicArn"]
         self.queue_url = sqs.create_queue(QueueName=QUEUE_NAME)["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         subscribed = sns.list_subscriptions_by_topic(TopicArn=self.topic_arn)["Subscriptions"]
         if not any(s["Endpoint"] == queue_arn for s in subscribed):
             sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs", Endpoint=queue_arn)
@@ -193,10 +211,14 @@ class LocalSns:
 
     def airflow_connection(self) -> str:
         """The ``aws_default`` connection, as AIRFLOW_CONN_AWS_DEFAULT, pointing at this endpoint."""
-        return json.dumps({
-            "conn_type": "aws", "login": "testing", "password": "testing",
-            "extra": {"region_name": AWS_REGION, "endpoint_url": self.endpoint_url},
-        })
+        return json.dumps(
+            {
+                "conn_type": "aws",
+                "login": "testing",
+                "password": "testing",
+                "extra": {"region_name": AWS_REGION, "endpoint_url": self.endpoint_url},
+            }
+        )
 
     def stop(self) -> None:
         pid = self.process.pid if self.process else None

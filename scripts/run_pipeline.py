@@ -98,7 +98,9 @@ def main() -> int:
         log_file = LOCAL / "last-run.log"
         print(f"Running `airflow dags test covid_etl` (log: {log_file}) ...", flush=True)
         with log_file.open("w") as log:
-            outcome = subprocess.run([airflow, "dags", "test", "covid_etl"], env=env, stdout=log, stderr=subprocess.STDOUT)
+            outcome = subprocess.run(
+                [airflow, "dags", "test", "covid_etl"], env=env, stdout=log, stderr=subprocess.STDOUT
+            )
         if outcome.returncode != 0:
             print("".join(log_file.read_text(errors="replace").splitlines(keepends=True)[-30:]), flush=True)
         for message in sns.received() if sns else []:

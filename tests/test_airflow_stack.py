@@ -10,13 +10,16 @@ import urllib.request
 
 import psycopg
 import pytest
+
 from airflow_stack import USERNAME, AirflowStack
 from devstack import free_port
 
 
 def call(stack: AirflowStack, method: str, path: str, token: str | None = None, body: dict | None = None) -> dict:
     request = urllib.request.Request(
-        stack.url + path, method=method, data=json.dumps(body).encode() if body is not None else None,
+        stack.url + path,
+        method=method,
+        data=json.dumps(body).encode() if body is not None else None,
         headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})},
     )
     with urllib.request.urlopen(request, timeout=30) as response:
@@ -36,7 +39,10 @@ def wait_for(check, timeout: float, every: float = 2.0):
 def stack(tmp_path_factory, http_server):
     state = tmp_path_factory.mktemp("stack")
     stack = AirflowStack(
-        state_dir=state / "stack", pg_data=state / "pgdata", api_port=free_port(), pg_port=free_port(),
+        state_dir=state / "stack",
+        pg_data=state / "pgdata",
+        api_port=free_port(),
+        pg_port=free_port(),
         extra_env={
             "COVID_ETL_NYT_URL": http_server.url("files/real/nyt-us-2022-04-19.csv"),
             "COVID_ETL_JHU_URL": http_server.url("files/jhu/combined-us-through-2021-09.csv"),
@@ -55,7 +61,10 @@ def token(stack) -> str:
 def test_the_health_endpoint_reports_every_component_healthy(stack):
     health = call(stack, "GET", "/api/v2/monitor/health")
     assert {name: part["status"] for name, part in health.items()} == {
-        "metadatabase": "healthy", "scheduler": "healthy", "triggerer": "healthy", "dag_processor": "healthy",
+        "metadatabase": "healthy",
+        "scheduler": "healthy",
+        "triggerer": "healthy",
+        "dag_processor": "healthy",
     }
 
 
@@ -74,8 +83,11 @@ def test_shows_covid_etl_unpaused_and_runs_it_on_request(stack, token, http_serv
     }
     run = call(stack, "POST", "/api/v2/dags/covid_etl/dagRuns", token, {"logical_date": None, "conf": conf})
     path = f"/api/v2/dags/covid_etl/dagRuns/{urllib.parse.quote(run['dag_run_id'])}"
-    state = wait_for(lambda: call(stack, "GET", path, token)["state"] in ("success", "failed")
-                     and call(stack, "GET", path, token)["state"], timeout=300)
+    state = wait_for(
+        lambda: call(stack, "GET", path, token)["state"] in ("success", "failed")
+        and call(stack, "GET", path, token)["state"],
+        timeout=300,
+    )
     assert state == "success"
     with psycopg.connect(LocalDb(stack).url) as conn:
         assert conn.execute("SELECT nyt_url FROM etl_runs WHERE run_id = %s", (run["dag_run_id"],)).fetchone() == (
@@ -84,8 +96,9 @@ def test_shows_covid_etl_unpaused_and_runs_it_on_request(stack, token, http_serv
 
 
 def test_down_stops_everything_it_started(tmp_path, http_server):
-    stack = AirflowStack(state_dir=tmp_path / "stack", pg_data=tmp_path / "pgdata",
-                         api_port=free_port(), pg_port=free_port()).up()
+    stack = AirflowStack(
+        state_dir=tmp_path / "stack", pg_data=tmp_path / "pgdata", api_port=free_port(), pg_port=free_port()
+    ).up()
     stack.down()
     for port in (stack.api_port, stack.pg_port):
         with socket.socket() as probe:

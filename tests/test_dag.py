@@ -9,10 +9,10 @@ import sys
 from datetime import timedelta
 
 import pytest
-from support import ROOT
 
 from covid_etl import config
 from covid_etl.callbacks import notify_success, record_and_notify_failure
+from support import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +45,10 @@ def test_has_owner_tags_and_its_docstring_as_documentation(dag):
 def test_tasks_are_wired_fetch_parse_merge_upsert(dag):
     upstream = {task.task_id: sorted(task.upstream_task_ids) for task in dag.tasks}
     assert upstream == {
-        "fetch_nyt": [], "fetch_jhu": [],
-        "parse_nyt": ["fetch_nyt"], "parse_jhu": ["fetch_jhu"],
+        "fetch_nyt": [],
+        "fetch_jhu": [],
+        "parse_nyt": ["fetch_nyt"],
+        "parse_jhu": ["fetch_jhu"],
         "merge_sources": ["parse_jhu", "parse_nyt"],
         "upsert_days": ["merge_sources"],
     }
@@ -84,7 +86,9 @@ def test_environment_variables_override_the_source_urls():
         f"dag = DagBag(dag_folder={str(ROOT / 'dags')!r}).dags['covid_etl'];"
         "print(json.dumps({k: dag.params[k] for k in ('nyt_url', 'jhu_url')}))"
     )
-    urls = _parse_in_subprocess(code, COVID_ETL_NYT_URL="http://mirror/us.csv", COVID_ETL_JHU_URL="http://mirror/jhu.csv")
+    urls = _parse_in_subprocess(
+        code, COVID_ETL_NYT_URL="http://mirror/us.csv", COVID_ETL_JHU_URL="http://mirror/jhu.csv"
+    )
     assert urls == {"nyt_url": "http://mirror/us.csv", "jhu_url": "http://mirror/jhu.csv"}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import psycopg
 import pytest
+
 from support import ROOT
 
 NYT_V1, NYT_V2 = "real/nyt-us-2022-04-19.csv", "real/nyt-us-2023-01-24.csv"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from support import FIXTURES
-from devstack import free_port
 
 from covid_etl.errors import DownloadRejectedError, IncompleteDownloadError
 from covid_etl.fetch import download
+from devstack import free_port
+from support import FIXTURES
 
 NAME = "real/nyt-us-2020-08-13.csv"
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import psycopg
 import psycopg2
 import pytest
-from support import fixture_text
 
 from covid_etl.loader import load_days, record_failed_run
 from covid_etl.merge import merge_us
 from covid_etl.parsing import parse_jhu_us, parse_nyt
 from covid_etl.records import CovidDay, LoadResult, RunInfo, SourceFile
+from support import fixture_text
 
 DRIVERS = [pytest.param(psycopg2.connect, id="psycopg2"), pytest.param(psycopg.connect, id="psycopg3")]
 JHU = parse_jhu_us(fixture_text("jhu/combined-us-through-2021-09.csv"), location="jhu")
@@ -27,7 +27,7 @@ def merged(nyt_name: str) -> list[CovidDay]:
 def run(run_id: str = "run-1") -> RunInfo:
     return RunInfo(
         run_id=run_id,
-        started_at=datetime.now(timezone.utc),
+        started_at=datetime.now(UTC),
         nyt=SourceFile(url="http://example/us.csv", sha256="a" * 64, rows=1100),
         jhu=SourceFile(url="http://example/jhu.csv", sha256="b" * 64, rows=609),
     )
@@ -122,13 +122,25 @@ def test_records_each_successful_run_with_its_sources_and_counts(connect, db_url
             "SELECT status, nyt_url, nyt_sha256, nyt_rows, jhu_rows, rows_inserted, rows_updated, rows_unchanged,"
             " first_date, last_date, error, finished_at >= started_at FROM etl_runs"
         ).fetchone()
-    assert row == ("success", "http://example/us.csv", "a" * 64, 1100, 609, len(days), 0, 0,
-                   days[0].date, days[-1].date, None, True)
+    assert row == (
+        "success",
+        "http://example/us.csv",
+        "a" * 64,
+        1100,
+        609,
+        len(days),
+        0,
+        0,
+        days[0].date,
+        days[-1].date,
+        None,
+        True,
+    )
 
 
 def test_records_a_failed_run_with_its_error_in_a_fresh_database(db_url):
     with psycopg.connect(db_url) as conn:
-        record_failed_run(conn, RunInfo(run_id="run-9", started_at=datetime.now(timezone.utc)), "parse_nyt: bad")
+        record_failed_run(conn, RunInfo(run_id="run-9", started_at=datetime.now(UTC)), "parse_nyt: bad")
         assert conn.execute("SELECT run_id, status, error, rows_inserted FROM etl_runs").fetchall() == [
             ("run-9", "failed", "parse_nyt: bad", None)
         ]

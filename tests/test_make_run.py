@@ -9,6 +9,7 @@ import sys
 
 import psycopg
 import pytest
+
 from support import ROOT
 
 
@@ -46,7 +47,8 @@ def test_prints_the_sns_messages_and_a_json_summary_across_versions(make_run, db
     with psycopg.connect(db_url) as conn:
         changed = conn.execute(
             "SELECT count(*) FROM covid_us_daily WHERE run_id = %s AND loaded_at > "
-            "(SELECT min(finished_at) FROM etl_runs)", (summary["run_id"],)
+            "(SELECT min(finished_at) FROM etl_runs)",
+            (summary["run_id"],),
         ).fetchone()[0]
     assert code == 0 and summary["inserted"] == 0 and summary["updated"] == changed > 0
     assert summary["unchanged"] == 609 - changed

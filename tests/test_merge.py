@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from support import fixture_text
 
 from covid_etl.errors import EmptyMergeError
 from covid_etl.merge import merge_us, reported_recovered
 from covid_etl.parsing import parse_jhu_us, parse_nyt
 from covid_etl.records import CovidDay, JhuDay, NytDay
+from support import fixture_text
 
 D1, D2, D3, D4 = (date(2020, 3, day) for day in (1, 2, 3, 4))
 

@@ -16,27 +16,43 @@ def aws_default(monkeypatch, sns_inbox):
 
 def test_a_success_message_reaches_the_topic_with_the_counts(aws_default):
     subject, body = success_message(
-        run_id="scheduled__2026-11-27", result=LoadResult(inserted=3, updated=2, unchanged=1095),
-        first_date="2020-01-21", last_date="2023-01-24", duration_seconds=42.4,
+        run_id="scheduled__2026-11-27",
+        result=LoadResult(inserted=3, updated=2, unchanged=1095),
+        first_date="2020-01-21",
+        last_date="2023-01-24",
+        duration_seconds=42.4,
     )
     assert publish(topic_arn=aws_default.topic_arn, subject=subject, message=body, aws_conn_id="aws_default")
     [received] = aws_default.received()
     assert received["subject"] == "covid_etl succeeded: 3 inserted, 2 updated"
-    for line in ("Rows inserted: 3", "Rows updated: 2", "Rows unchanged: 1095",
-                 "Dates loaded: 2020-01-21 to 2023-01-24", "scheduled__2026-11-27 succeeded in 42 s"):
+    for line in (
+        "Rows inserted: 3",
+        "Rows updated: 2",
+        "Rows unchanged: 1095",
+        "Dates loaded: 2020-01-21 to 2023-01-24",
+        "scheduled__2026-11-27 succeeded in 42 s",
+    ):
         assert line in received["message"]
 
 
 def test_a_failure_message_names_task_source_error_and_log(aws_default):
     subject, body = failure_message(
-        run_id="manual__1", task_id="parse_nyt", source="NYT",
-        error="NYT us.csv, line 7: cases is not a non-negative integer: '-3'", log_url="http://airflow/log/1",
+        run_id="manual__1",
+        task_id="parse_nyt",
+        source="NYT",
+        error="NYT us.csv, line 7: cases is not a non-negative integer: '-3'",
+        log_url="http://airflow/log/1",
     )
     publish(topic_arn=aws_default.topic_arn, subject=subject, message=body, aws_conn_id="aws_default")
     [received] = aws_default.received()
     assert received["subject"] == "covid_etl failed in parse_nyt"
-    for line in ("Failed task: parse_nyt", "Source: NYT", "line 7: cases is not a non-negative integer: '-3'",
-                 "covid_us_daily was left unchanged", "Task log: http://airflow/log/1"):
+    for line in (
+        "Failed task: parse_nyt",
+        "Source: NYT",
+        "line 7: cases is not a non-negative integer: '-3'",
+        "covid_us_daily was left unchanged",
+        "Task log: http://airflow/log/1",
+    ):
         assert line in received["message"]
 
 

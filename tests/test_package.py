@@ -21,9 +21,7 @@ PACKAGE_SCRIPT = ROOT / "scripts" / "package_mwaa.py"
 
 
 def package(out: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, PACKAGE_SCRIPT, "--out", out], capture_output=True, text=True, cwd=ROOT
-    )
+    return subprocess.run([sys.executable, PACKAGE_SCRIPT, "--out", out], capture_output=True, text=True, cwd=ROOT)
 
 
 def repo_files(folder: Path) -> set[str]:
@@ -155,9 +153,7 @@ def probe(script: str, dags: Path, plugins: Path, tmp_path: Path) -> dict:
     }
     cwd = tmp_path / "elsewhere"
     cwd.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(
-        [sys.executable, "-c", script, dags], env=env, cwd=cwd, capture_output=True, text=True
-    )
+    result = subprocess.run([sys.executable, "-c", script, dags], env=env, cwd=cwd, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.splitlines()[-1])
 

@@ -7,10 +7,10 @@ import io
 from datetime import date
 
 import pytest
-from support import fixture_text
 
 from covid_etl.errors import InvalidSourceError, RejectedInputError
 from covid_etl.parsing import parse_jhu_us, parse_nyt
+from support import fixture_text
 
 
 def _nyt(name: str):
@@ -53,8 +53,11 @@ def test_accepts_cumulative_counts_that_go_down():
 
 def test_keeps_only_the_us_national_rows_of_the_jhu_file():
     days = _jhu("jhu/combined-us-through-2021-09.csv")
-    us_rows = [r for r in csv.DictReader(io.StringIO(fixture_text("jhu/combined-us-through-2021-09.csv")))
-               if r["Country/Region"] == "US" and not r["Province/State"]]
+    us_rows = [
+        r
+        for r in csv.DictReader(io.StringIO(fixture_text("jhu/combined-us-through-2021-09.csv")))
+        if r["Country/Region"] == "US" and not r["Province/State"]
+    ]
     assert len(days) == len(us_rows) == 609
     assert date(2020, 3, 1) in {d.date for d in days}  # the Guam row on that date did not replace it
 
@@ -65,54 +68,60 @@ def test_parses_the_real_jhu_us_rows_including_a_drop_in_recovered():
     assert days[date(2020, 5, 12)] == 230287 < days[date(2020, 5, 11)] == 232733
 
 
-NYT_REJECTIONS = [
-    pytest.param("nyt/empty.csv", None, None, "empty", id="empty-body"),
-    pytest.param("nyt/blank-lines-only.csv", None, None, "empty", id="blank-body"),
-    pytest.param("nyt/header-only.csv", None, None, "no data rows", id="header-without-rows"),
-    pytest.param("nyt/html-error-page.csv", 1, "<!DOCTYPE html>", "not the expected CSV", id="html-page"),
-    pytest.param("nyt/missing-column.csv", 1, "date,cases", "lacks deaths", id="missing-column"),
-    pytest.param("nyt/renamed-column.csv", 1, "date,cases,fatalities", "lacks deaths", id="renamed-column"),
-    pytest.param("nyt/negative-count.csv", 3, "-12", "cases is not a non-negative integer", id="negative"),
-    pytest.param("nyt/decimal-count.csv", 2, "1.5", "deaths is not a non-negative integer", id="decimal"),
-    pytest.param("nyt/blank-count.csv", 2, "", "cases is not a non-negative integer", id="blank-count"),
-    pytest.param("nyt/text-count.csv", 2, "ten", "cases is not a non-negative integer", id="text-count"),
-    pytest.param("nyt/impossible-date.csv", 2, "2020-02-30", "date is not a date", id="impossible-date"),
-    pytest.param("nyt/us-style-date.csv", 2, "03/01/2020", "date is not a date", id="us-style-date"),
-    pytest.param("nyt/duplicated-date.csv", 4, "2020-03-01", "already given on line 2", id="duplicated-date"),
-    pytest.param("nyt/truncated-last-row.csv", 3, "2020-03-02,12", "expected 3 fields, found 2", id="truncated"),
-    pytest.param("nyt/extra-field.csv", 2, "2020-03-01,10,1,7", "expected 3 fields, found 4", id="extra-field"),
+PARSERS = {"NYT": parse_nyt, "JHU": parse_jhu_us}
+
+REJECTIONS = [
+    pytest.param("NYT", "nyt/empty.csv", None, None, "empty", id="nyt-empty-body"),
+    pytest.param("NYT", "nyt/blank-lines-only.csv", None, None, "empty", id="nyt-blank-body"),
+    pytest.param("NYT", "nyt/header-only.csv", None, None, "no data rows", id="nyt-header-without-rows"),
+    pytest.param("NYT", "nyt/html-error-page.csv", 1, "<!DOCTYPE html>", "not the expected CSV", id="nyt-html-page"),
+    pytest.param("NYT", "nyt/missing-column.csv", 1, "date,cases", "lacks deaths", id="nyt-missing-column"),
+    pytest.param("NYT", "nyt/renamed-column.csv", 1, "date,cases,fatalities", "lacks deaths", id="nyt-renamed-column"),
+    pytest.param("NYT", "nyt/negative-count.csv", 3, "-12", "cases is not a non-negative integer", id="nyt-negative"),
+    pytest.param("NYT", "nyt/decimal-count.csv", 2, "1.5", "deaths is not a non-negative integer", id="nyt-decimal"),
+    pytest.param("NYT", "nyt/blank-count.csv", 2, "", "cases is not a non-negative integer", id="nyt-blank-count"),
+    pytest.param("NYT", "nyt/text-count.csv", 2, "ten", "cases is not a non-negative integer", id="nyt-text-count"),
+    pytest.param("NYT", "nyt/impossible-date.csv", 2, "2020-02-30", "date is not a date", id="nyt-impossible-date"),
+    pytest.param("NYT", "nyt/us-style-date.csv", 2, "03/01/2020", "date is not a date", id="nyt-us-style-date"),
+    pytest.param(
+        "NYT", "nyt/duplicated-date.csv", 4, "2020-03-01", "already given on line 2", id="nyt-duplicated-date"
+    ),
+    pytest.param(
+        "NYT", "nyt/truncated-last-row.csv", 3, "2020-03-02,12", "expected 3 fields, found 2", id="nyt-truncated"
+    ),
+    pytest.param(
+        "NYT", "nyt/extra-field.csv", 2, "2020-03-01,10,1,7", "expected 3 fields, found 4", id="nyt-extra-field"
+    ),
+    pytest.param("JHU", "real/jhu-head.csv", None, None, "no US national rows", id="jhu-no-us-rows-real-file"),
+    pytest.param("JHU", "jhu/only-us-provinces.csv", None, None, "no US national rows", id="jhu-only-us-provinces"),
+    pytest.param(
+        "JHU",
+        "jhu/missing-recovered-column.csv",
+        1,
+        "Date,Country/Region,Province/State,Lat,Long,Confirmed,Deaths",
+        "lacks Recovered",
+        id="jhu-missing-column",
+    ),
+    pytest.param(
+        "JHU", "jhu/negative-recovered.csv", 2, "-7", "Recovered is not a non-negative integer", id="jhu-negative"
+    ),
+    pytest.param(
+        "JHU", "jhu/duplicated-us-date.csv", 3, "2020-03-02", "already given on line 2", id="jhu-duplicated-date"
+    ),
+    pytest.param("JHU", "jhu/bad-date.csv", 2, "2020-3-2", "Date is not a date", id="jhu-bad-date"),
+    pytest.param(
+        "JHU", "jhu/truncated-last-row.csv", 3, "2020-03-03,US,,37.09", "expected 8 fields", id="jhu-truncated"
+    ),
 ]
 
 
-@pytest.mark.parametrize(("name", "line", "value", "problem"), NYT_REJECTIONS)
-def test_rejects_a_malformed_nyt_file_naming_source_line_and_value(name, line, value, problem):
+@pytest.mark.parametrize(("source", "name", "line", "value", "problem"), REJECTIONS)
+def test_rejects_a_malformed_file_naming_source_line_and_value(source, name, line, value, problem):
     with pytest.raises(InvalidSourceError) as caught:
-        _nyt(name)
+        PARSERS[source](fixture_text(name), location=name)
     error = caught.value
-    assert (error.source, error.location, error.line, error.value) == ("NYT", name, line, value)
-    assert problem in str(error) and str(error).startswith(f"NYT {name}")
-
-
-JHU_REJECTIONS = [
-    pytest.param("real/jhu-head.csv", None, None, "no US national rows", id="no-us-rows-real-file"),
-    pytest.param("jhu/only-us-provinces.csv", None, None, "no US national rows", id="only-us-provinces"),
-    pytest.param("jhu/missing-recovered-column.csv", 1, None, "lacks Recovered", id="missing-column"),
-    pytest.param("jhu/negative-recovered.csv", 2, "-7", "Recovered is not a non-negative integer", id="negative"),
-    pytest.param("jhu/duplicated-us-date.csv", 3, "2020-03-02", "already given on line 2", id="duplicated-date"),
-    pytest.param("jhu/bad-date.csv", 2, "2020-3-2", "Date is not a date", id="bad-date"),
-    pytest.param("jhu/truncated-last-row.csv", 3, "2020-03-03,US,,37.09", "expected 8 fields", id="truncated"),
-]
-
-
-@pytest.mark.parametrize(("name", "line", "value", "problem"), JHU_REJECTIONS)
-def test_rejects_a_malformed_jhu_file_naming_source_line_and_value(name, line, value, problem):
-    with pytest.raises(InvalidSourceError) as caught:
-        _jhu(name)
-    error = caught.value
-    assert (error.source, error.line) == ("JHU", line)
-    if value is not None:
-        assert error.value == value
-    assert problem in str(error)
+    assert (error.source, error.location, error.line, error.value) == (source, name, line, value)
+    assert problem in str(error) and str(error).startswith(f"{source} {name}")
 
 
 def test_every_rejection_is_one_no_retry_can_fix():

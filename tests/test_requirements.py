@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from support import ROOT
 
 CONSTRAINTS = ROOT / "constraints" / "constraints-3.3.1-python3.12.txt"
@@ -40,7 +41,9 @@ def test_every_mwaa_requirement_is_locked_at_the_constrained_version(requirement
 
 def test_the_lock_never_departs_from_the_airflow_constraints():
     constrained = pins(CONSTRAINTS.read_text())
-    departures = {name: (v, constrained[name]) for name, v in LOCK.items() if name in constrained and v != constrained[name]}
+    departures = {
+        name: (v, constrained[name]) for name, v in LOCK.items() if name in constrained and v != constrained[name]
+    }
     assert departures == {}
 
 

@@ -9,7 +9,7 @@ Neither callback raises: a lost notification must not change a run's outcome.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from covid_etl import config
@@ -36,7 +36,7 @@ def _topic_arn() -> str | None:
 
 
 def _started_at(context: Any) -> datetime:
-    return context["dag_run"].start_date or datetime.now(timezone.utc)
+    return context["dag_run"].start_date or datetime.now(UTC)
 
 
 def notify_success(context: Any) -> None:
@@ -49,7 +49,7 @@ def notify_success(context: Any) -> None:
         result=result,
         first_date=loaded["first_date"],
         last_date=loaded["last_date"],
-        duration_seconds=(datetime.now(timezone.utc) - _started_at(context)).total_seconds(),
+        duration_seconds=(datetime.now(UTC) - _started_at(context)).total_seconds(),
     )
     publish(topic_arn=_topic_arn(), subject=subject, message=body, aws_conn_id=config.AWS_CONN_ID)
 

@@ -24,9 +24,7 @@ class InvalidSourceError(RejectedInputError):
     :param value: the offending value, when there is one.
     """
 
-    def __init__(
-        self, *, source: str, location: str, line: int | None, problem: str, value: str | None = None
-    ) -> None:
+    def __init__(self, *, source: str, location: str, line: int | None, problem: str, value: str | None = None) -> None:
         self.source = source
         self.location = location
         self.line = line

@@ -71,10 +71,10 @@ def download(
         try:
             response = session.get(url, headers=headers, timeout=(connect_timeout, read_timeout), stream=True)
         except requests.RequestException as exc:
-            raise IOError(f"{source} {url}: download failed: {exc}") from exc
+            raise OSError(f"{source} {url}: download failed: {exc}") from exc
         with response:
             if response.status_code >= 500:
-                raise IOError(f"{source} {url}: HTTP {response.status_code} after {retries} retries")
+                raise OSError(f"{source} {url}: HTTP {response.status_code} after {retries} retries")
             if response.status_code >= 400:
                 raise DownloadRejectedError(f"{source} {url}: HTTP {response.status_code}")
             announced = response.headers.get("Content-Length")

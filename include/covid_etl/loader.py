@@ -63,7 +63,9 @@ def _upsert(cursor: Any, days: Sequence[CovidDay], run_id: str, psycopg2: bool) 
     return cursor.fetchall()
 
 
-def _run_row(run: RunInfo, *, status: str, result: LoadResult | None, days: Sequence[CovidDay], error: str | None) -> dict:
+def _run_row(
+    run: RunInfo, *, status: str, result: LoadResult | None, days: Sequence[CovidDay], error: str | None
+) -> dict:
     return {
         "run_id": run.run_id,
         "started_at": run.started_at,
@@ -94,10 +96,15 @@ def load_days(conn: Any, days: Sequence[CovidDay], run: RunInfo) -> LoadResult:
         returned = _upsert(cursor, days, run.run_id, is_psycopg2(conn))
         inserted = sum(1 for (was_inserted,) in returned if was_inserted)
         result = LoadResult(inserted=inserted, updated=len(returned) - inserted, unchanged=len(days) - len(returned))
-        cursor.execute(read_sql("insert_etl_run"), _run_row(run, status="success", result=result, days=days, error=None))
+        cursor.execute(
+            read_sql("insert_etl_run"), _run_row(run, status="success", result=result, days=days, error=None)
+        )
     log.info(
         "Loaded %s days: %s inserted, %s updated, %s unchanged",
-        result.total, result.inserted, result.updated, result.unchanged,
+        result.total,
+        result.inserted,
+        result.updated,
+        result.unchanged,
     )
     return result
 

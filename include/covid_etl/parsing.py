@@ -36,16 +36,12 @@ class _Reader:
         header = self._next_row() or []
         missing = [name for name in columns if name not in header]
         if missing:
-            raise self.error(
-                1, f"not the expected CSV: the header lacks {', '.join(missing)}", ",".join(header)
-            )
+            raise self.error(1, f"not the expected CSV: the header lacks {', '.join(missing)}", ",".join(header))
         self.width = len(header)
         self.index = {name: header.index(name) for name in columns}
 
     def error(self, line: int | None, problem: str, value: str | None = None) -> InvalidSourceError:
-        return InvalidSourceError(
-            source=self.source, location=self.location, line=line, problem=problem, value=value
-        )
+        return InvalidSourceError(source=self.source, location=self.location, line=line, problem=problem, value=value)
 
     def _next_row(self) -> list[str] | None:
         try:
@@ -81,7 +77,7 @@ class _Reader:
 
 def _unique_dates(reader: _Reader, days: list, lines: list[int]) -> None:
     seen: dict[date, int] = {}
-    for day, line in zip(days, lines):
+    for day, line in zip(days, lines, strict=False):
         if day.date in seen:
             raise reader.error(line, f"date already given on line {seen[day.date]}", day.date.isoformat())
         seen[day.date] = line
