@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html import escape
 
 from covid_dashboard.charts import Chart, Series, render_chart
@@ -98,7 +98,7 @@ def build_charts(days: tuple[Day, ...]) -> tuple[Chart, ...]:
 def format_time(moment: datetime | None) -> str:
     if moment is None:
         return "never"
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _count(value: int | None) -> str:
@@ -125,9 +125,11 @@ def _summary(days: tuple[Day, ...]) -> str:
             f"last reported {recovered.date.isoformat()}" if recovered else "never reported",
         ),
     ]
-    return '<div class="summary">' + "".join(
-        f"<div><span>{name}</span><b>{value}</b><span>{note}</span></div>" for name, value, note in tiles
-    ) + "</div>"
+    return (
+        '<div class="summary">'
+        + "".join(f"<div><span>{name}</span><b>{value}</b><span>{note}</span></div>" for name, value, note in tiles)
+        + "</div>"
+    )
 
 
 def _runs_table(runs: Iterable[Run]) -> str:
@@ -137,7 +139,7 @@ def _runs_table(runs: Iterable[Run]) -> str:
         f'<td class="n">{_count(r.rows_inserted)}</td><td class="n">{_count(r.rows_updated)}</td>'
         f'<td class="n">{_count(r.rows_unchanged)}</td>'
         f"<td>{r.first_date or ''} – {r.last_date or ''}</td>"
-        f'<td><code>{escape(r.run_id)}</code></td>'
+        f"<td><code>{escape(r.run_id)}</code></td>"
         f'<td class="error" title="{escape(r.error or "")}">{escape(r.error or "")}</td>'
         "</tr>"
         for r in runs
@@ -153,17 +155,18 @@ def _runs_table(runs: Iterable[Run]) -> str:
 def render_page(dashboard: Dashboard) -> str:
     """The whole HTML document."""
     if dashboard.days:
-        body = _summary(dashboard.days) + '<div class="charts">' + "".join(
-            _figure(chart) for chart in build_charts(dashboard.days)
-        ) + "</div>"
+        body = (
+            _summary(dashboard.days)
+            + '<div class="charts">'
+            + "".join(_figure(chart) for chart in build_charts(dashboard.days))
+            + "</div>"
+        )
     elif dashboard.loaded:
         body = '<p class="empty-state">The table covid_us_daily is empty: no run has loaded data yet.</p>'
     else:
         body = '<p class="empty-state">No data yet: the covid_etl DAG creates its tables on its first run.</p>'
     colours = "".join(f"svg .s-{key} {{ stroke: {colour}; color: {colour}; }}\n" for key, colour in COLOURS.items())
-    points = "".join(
-        f'svg .points[data-series="{key}"] {{ color: {colour}; }}\n' for key, colour in COLOURS.items()
-    )
+    points = "".join(f'svg .points[data-series="{key}"] {{ color: {colour}; }}\n' for key, colour in COLOURS.items())
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,7 +17,7 @@ FIXTURES = ROOT / "tests" / "fixtures"
 # The real files the browser test loads through the DAG, and the SQL tests load directly.
 NYT_FIXTURE = "real/nyt-us-2023-01-24.csv"
 JHU_FIXTURE = "jhu/combined-us-through-2021-09.csv"
-UTC = timezone.utc
+UTC = UTC
 ONE_DAY = timedelta(days=1)
 
 # Airflow puts its plugins folder on sys.path; so do the tests, to import the package as Airflow does.
@@ -42,8 +42,13 @@ def insert_days(url: str, days: Iterable[CovidDay], run_id: str = "test") -> Non
 
 
 def insert_run(url: str, run_id: str, status: str, started_at: datetime, **columns) -> None:
-    values = {"run_id": run_id, "status": status, "started_at": started_at,
-              "finished_at": started_at + timedelta(minutes=1), **columns}
+    values = {
+        "run_id": run_id,
+        "status": status,
+        "started_at": started_at,
+        "finished_at": started_at + timedelta(minutes=1),
+        **columns,
+    }
     with connect(url) as conn:
         conn.execute(
             f"INSERT INTO etl_runs ({', '.join(values)}) VALUES ({', '.join(['%s'] * len(values))})",

@@ -50,5 +50,8 @@ def line(root: ET.Element, series: str) -> list[list[tuple[float, float]]]:
 
 
 def gaps(root: ET.Element, series: str) -> list[tuple[str, str]]:
-    return [(g.get("data-from"), g.get("data-to")) for g in root.iter(f"{NS}g") if g.get("class") == "gap"
-            and g.get("data-series") == series]
+    return [
+        (g.get("data-from"), g.get("data-to"))
+        for g in root.iter(f"{NS}g")
+        if g.get("class") == "gap" and g.get("data-series") == series
+    ]

@@ -70,9 +70,16 @@ class Chromium:
         port_file.unlink(missing_ok=True)  # a stale one would name a dead port
         self.log = (self.profile.parent / "chromium.log").open("w")
         self.process = subprocess.Popen(
-            [chromium_binary(), *FLAGS, f"--user-data-dir={self.profile}",
-             f"--window-size={self.width},{self.height}", "about:blank"],
-            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                chromium_binary(),
+                *FLAGS,
+                f"--user-data-dir={self.profile}",
+                f"--window-size={self.width},{self.height}",
+                "about:blank",
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 30
         while True:
@@ -88,8 +95,13 @@ class Chromium:
         self.socket = connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=10)
         self.send("Page.enable")
         self.send("Runtime.enable")
-        self.send("Emulation.setDeviceMetricsOverride", width=self.width, height=self.height,
-                  deviceScaleFactor=1, mobile=False)
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            width=self.width,
+            height=self.height,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
         return self
 
     def __exit__(self, *exc_info) -> None:

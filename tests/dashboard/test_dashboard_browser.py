@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import timezone
+from datetime import UTC
 
 import httpx
 import pytest
@@ -107,23 +107,27 @@ def loaded(stack, api):
 
     Returns the rows of covid_us_daily and etl_runs as the dashboard must show them."""
     wait(lambda: api.get("/api/v2/dags/covid_etl").status_code == 200, "the DAG to be parsed", 90)
-    triggered = api.post(
-        "/api/v2/dags/covid_etl/dagRuns", json={"logical_date": None, "conf": stack.sources}
-    )
+    triggered = api.post("/api/v2/dags/covid_etl/dagRuns", json={"logical_date": None, "conf": stack.sources})
     assert triggered.status_code == 200, triggered.text
     run_id = triggered.json()["dag_run_id"]
     state = wait(
         lambda: (s := api.get(f"/api/v2/dags/covid_etl/dagRuns/{run_id}").json()["state"]) in TERMINAL and s,
-        f"run {run_id}", 150,
+        f"run {run_id}",
+        150,
     )
     assert state == "success"
     # The scheduler's own run (same files) may still be going: let it finish so the tables hold still.
-    wait(lambda: all(r["state"] in TERMINAL for r in api.get("/api/v2/dags/covid_etl/dagRuns").json()["dag_runs"]),
-         "every run to finish", 150)
+    wait(
+        lambda: all(r["state"] in TERMINAL for r in api.get("/api/v2/dags/covid_etl/dagRuns").json()["dag_runs"]),
+        "every run to finish",
+        150,
+    )
     with connect(LocalPostgres(stack.pg_data, port=stack.pg_port).url) as conn:
         conn.row_factory = dict_row
-        days = [CovidDay(r["date"], r["cases"], r["deaths"], r["recovered"])
-                for r in conn.execute("SELECT date, cases, deaths, recovered FROM covid_us_daily ORDER BY date")]
+        days = [
+            CovidDay(r["date"], r["cases"], r["deaths"], r["recovered"])
+            for r in conn.execute("SELECT date, cases, deaths, recovered FROM covid_us_daily ORDER BY date")
+        ]
         runs = conn.execute("SELECT * FROM etl_runs ORDER BY started_at DESC, id DESC").fetchall()
     return {"run_id": run_id, "days": days, "runs": runs}
 
@@ -199,15 +203,15 @@ def test_the_loaded_data_has_what_the_checks_below_need(loaded):
 def test_the_cumulative_charts_plot_exactly_the_rows_of_covid_us_daily(dashboard, loaded, column):
     plotted = [(d, v) for d, v, _, _ in dashboard["series"][column]]
 
-    assert plotted == [(d.date.isoformat(), getattr(d, column)) for d in loaded["days"]
-                       if getattr(d, column) is not None]
+    assert plotted == [
+        (d.date.isoformat(), getattr(d, column)) for d in loaded["days"] if getattr(d, column) is not None
+    ]
 
 
 @pytest.mark.parametrize("column", ["new_cases", "new_deaths", "new_cases_avg7", "new_deaths_avg7"])
 def test_the_daily_charts_plot_the_new_values_and_7_day_averages_of_the_rows(dashboard, loaded, column):
     expected = expected_derived(loaded["days"])
-    want = [(day.isoformat(), values[column]) for day, values in sorted(expected.items())
-            if values[column] is not None]
+    want = [(day.isoformat(), values[column]) for day, values in sorted(expected.items()) if values[column] is not None]
     plotted = [(d, v) for d, v, _, _ in dashboard["series"][column]]
 
     assert [d for d, _ in plotted] == [d for d, _ in want]
@@ -237,7 +241,7 @@ def test_the_last_successful_load_and_the_last_runs_are_shown(dashboard, loaded)
     runs = loaded["runs"]
     last_success = max(r["finished_at"] for r in runs if r["status"] == "success")
 
-    assert dashboard["lastSuccess"] == last_success.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    assert dashboard["lastSuccess"] == last_success.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     shown = [(cells[1], cells[2], cells[3], cells[4], cells[6]) for cells in dashboard["runs"]]
     assert shown == [
         (r["status"], count(r["rows_inserted"]), count(r["rows_updated"]), count(r["rows_unchanged"]), r["run_id"])

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from dashboard_svg import gaps, line, parse, points
+
 from covid_dashboard import charts
 from covid_dashboard.charts import Chart, Series, month_ticks, nice_step, render_chart, value_axis
-from dashboard_svg import gaps, line, parse, points
 
 START = date(2020, 12, 10)
 
@@ -71,7 +72,7 @@ def test_a_lone_known_day_between_gaps_is_still_drawn():
     root = parse(render_chart(chart_of([None, 5, None], mark_gaps=True)))
 
     assert line(root, "recovered") == [[(points(root, "recovered")[0].x, points(root, "recovered")[0].y)]]
-    assert 'h0' in root.find("{http://www.w3.org/2000/svg}path").get("d")
+    assert "h0" in root.find("{http://www.w3.org/2000/svg}path").get("d")
 
 
 def test_gap_bands_are_drawn_only_for_series_that_ask_for_them():
@@ -116,9 +117,7 @@ def test_the_value_axis_covers_all_values_with_round_ticks():
 
 
 def test_month_ticks_fall_on_month_starts_and_thin_out_over_long_ranges():
-    assert month_ticks(date(2020, 1, 21), date(2020, 4, 30)) == (
-        date(2020, 2, 1), date(2020, 3, 1), date(2020, 4, 1)
-    )
+    assert month_ticks(date(2020, 1, 21), date(2020, 4, 30)) == (date(2020, 2, 1), date(2020, 3, 1), date(2020, 4, 1))
     long_range = month_ticks(date(2020, 1, 21), date(2023, 3, 23))
     assert 3 <= len(long_range) <= 7
     assert all(t.day == 1 for t in long_range)

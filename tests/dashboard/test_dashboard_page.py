@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from covid_dashboard.data import EMPTY, Dashboard, Day, Run
 from covid_dashboard.page import build_charts, render_page
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def day(i: int, recovered: int | None = 10, avg: float | None = 3.5) -> Day:
@@ -18,8 +18,9 @@ def day(i: int, recovered: int | None = 10, avg: float | None = 3.5) -> Day:
 
 def run(run_id: str, status: str = "success", error: str | None = None) -> Run:
     started = datetime(2026, 5, 2, 3, 0, tzinfo=UTC)
-    return Run(run_id, status, started, started + timedelta(minutes=2), 5, 2, 600,
-               date(2020, 1, 21), date(2021, 9, 21), error)
+    return Run(
+        run_id, status, started, started + timedelta(minutes=2), 5, 2, 600, date(2020, 1, 21), date(2021, 9, 21), error
+    )
 
 
 def svg_ids(html: str) -> list[str]:
@@ -64,8 +65,11 @@ def test_the_summary_gives_the_last_reported_recovered_count_not_a_zero():
 
 
 def test_text_from_the_database_is_escaped():
-    html = render_page(Dashboard(days=(), runs=(run("<script>x</script>", "failed", error='<img src=x onerror="y">'),),
-                                 last_success_at=None))
+    html = render_page(
+        Dashboard(
+            days=(), runs=(run("<script>x</script>", "failed", error='<img src=x onerror="y">'),), last_success_at=None
+        )
+    )
 
     assert "<script>x</script>" not in html
     assert "&lt;script&gt;x&lt;/script&gt;" in html

@@ -9,8 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import covid_dashboard
 from dashboard_helpers import PLUGINS
+
+import covid_dashboard
 from covid_etl import config
 
 # Runs in a fresh interpreter: the plugin manager caches what it loaded, per process.
@@ -34,9 +35,7 @@ print(json.dumps({
 
 
 def inspect_plugins(plugins_folder: Path, tmp_path: Path) -> dict:
-    env = {
-        key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW") and key != "PYTHONPATH"
-    }
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW") and key != "PYTHONPATH"}
     env.update(
         AIRFLOW_HOME=str(tmp_path / "airflow"),
         AIRFLOW__CORE__PLUGINS_FOLDER=str(plugins_folder),

@@ -7,7 +7,6 @@ from datetime import date, datetime, timedelta
 import psycopg
 import psycopg2
 import pytest
-from covid_dashboard.data import RUN_LIMIT, dashboard_from_row, fetch_dashboard, read_sql
 from dashboard_helpers import (
     FIXTURES,
     JHU_FIXTURE,
@@ -21,6 +20,7 @@ from dashboard_helpers import (
     synthetic_days,
 )
 
+from covid_dashboard.data import RUN_LIMIT, dashboard_from_row, fetch_dashboard, read_sql
 from covid_etl.merge import merge_us
 from covid_etl.parsing import parse_jhu_us, parse_nyt
 
@@ -89,8 +89,17 @@ def test_a_missing_day_voids_the_next_new_value_and_the_averages_spanning_it(cov
 def test_runs_come_newest_first_limited_and_the_last_success_ignores_later_failures(covid_db):
     start = datetime(2026, 4, 1, 3, 0, tzinfo=UTC)
     for i in range(RUN_LIMIT + 3):
-        insert_run(covid_db, f"scheduled__{i}", "success", start + i * ONE_DAY, rows_inserted=i, rows_updated=1,
-                   rows_unchanged=600, first_date=date(2020, 1, 21), last_date=date(2021, 9, 21))
+        insert_run(
+            covid_db,
+            f"scheduled__{i}",
+            "success",
+            start + i * ONE_DAY,
+            rows_inserted=i,
+            rows_updated=1,
+            rows_unchanged=600,
+            first_date=date(2020, 1, 21),
+            last_date=date(2021, 9, 21),
+        )
     insert_run(covid_db, "manual__broken", "failed", start + 30 * ONE_DAY, error="NYT: line 7: bad date")
 
     dashboard = fetch_dashboard("covid_db")
@@ -100,7 +109,9 @@ def test_runs_come_newest_first_limited_and_the_last_success_ignores_later_failu
     ]
     assert dashboard.runs[0].error == "NYT: line 7: bad date" and dashboard.runs[0].rows_inserted is None
     assert (dashboard.runs[1].rows_inserted, dashboard.runs[1].rows_updated, dashboard.runs[1].rows_unchanged) == (
-        RUN_LIMIT + 2, 1, 600
+        RUN_LIMIT + 2,
+        1,
+        600,
     )
     assert dashboard.last_success_at == start + (RUN_LIMIT + 2) * ONE_DAY + timedelta(minutes=1)
 
