@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from devstack import LocalPostgres, LocalSns, free_port
@@ -34,6 +34,7 @@ class AirflowStack:
     api_port: int = int(os.environ.get("AIRFLOW_PORT", "8080"))
     pg_port: int = PG_PORT
     extra_env: dict | None = None
+    _process: subprocess.Popen | None = field(default=None, init=False, repr=False)
 
     @property
     def url(self) -> str:
@@ -61,10 +62,41 @@ class AirflowStack:
         if self._state_file.exists():
             raise RuntimeError(f"Already up (state in {self._state_file}); run `make down` first")
         postgres = self._postgres()
-        started_postgres = not postgres.is_running()
-        db_url = postgres.start() if started_postgres else postgres.url
-        metadata_url = postgres.create_database("airflow").replace("postgresql://", "postgresql+psycopg://")
-        sns = LocalSns(free_port(), pid_file=self.state_dir / "moto.pid").start()
+        sns = LocalSns(free_port(), pid_file=self.state_dir / "moto.pid")
+        state = {
+            "airflow_pid": None,
+            "moto_port": sns.port,
+            "started_postgres": not postgres.is_running(),
+            "api_port": self.api_port,
+            "pg_port": self.pg_port,
+            "pg_data": str(self.pg_data),
+        }
+        # Written first, so that `down` stops whatever a failed `up` had started.
+        self._state_file.write_text(json.dumps(state))
+        try:
+            db_url = postgres.start() if state["started_postgres"] else postgres.url
+            metadata_url = postgres.create_database("airflow").replace("postgresql://", "postgresql+psycopg://")
+            sns.start()
+            log = (self.state_dir / "airflow.log").open("w")
+            self._process = subprocess.Popen(
+                [str(Path(sys.executable).with_name("airflow")), "standalone"],
+                env=self._environment(db_url, metadata_url, sns),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            self._state_file.write_text(json.dumps({**state, "airflow_pid": self._process.pid}))
+            deadline = time.monotonic() + timeout
+            while not self._healthy():
+                if self._process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"Airflow did not become healthy; see {log.name}")
+                time.sleep(1)
+        except BaseException:
+            self.down()
+            raise
+        return self
+
+    def _environment(self, db_url: str, metadata_url: str, sns: LocalSns) -> dict[str, str]:
         passwords = self.state_dir / "passwords.json"
         if not passwords.exists():
             passwords.write_text(json.dumps({USERNAME: secrets.token_urlsafe(12)}))
@@ -88,46 +120,31 @@ class AirflowStack:
             AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="5",
             **(self.extra_env or {}),
         )
-        log = (self.state_dir / "airflow.log").open("w")
-        airflow = subprocess.Popen(
-            [str(Path(sys.executable).with_name("airflow")), "standalone"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self._state_file.write_text(
-            json.dumps(
-                {
-                    "airflow_pid": airflow.pid,
-                    "moto_port": sns.port,
-                    "started_postgres": started_postgres,
-                    "api_port": self.api_port,
-                    "pg_port": self.pg_port,
-                    "pg_data": str(self.pg_data),
-                }
-            )
-        )
-        deadline = time.monotonic() + timeout
-        while not self._healthy():
-            if airflow.poll() is not None or time.monotonic() > deadline:
-                self.down()
-                raise RuntimeError(f"Airflow did not become healthy; see {log.name}")
-            time.sleep(1)
-        return self
+        return env
+
+    def _stop_airflow(self, pid: int) -> None:
+        """SIGTERM the standalone process group, then SIGKILL what is left after 30 s."""
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self._process is not None:
+                self._process.poll()  # reap our own child, or its zombie keeps the group alive
+            try:
+                os.killpg(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.2)
+        os.killpg(pid, signal.SIGKILL)
 
     def down(self) -> None:
         if not self._state_file.exists():
             return
         state = json.loads(self._state_file.read_text())
-        try:
-            os.killpg(state["airflow_pid"], signal.SIGTERM)
-            for _ in range(60):
-                os.killpg(state["airflow_pid"], 0)
-                time.sleep(0.5)
-            os.killpg(state["airflow_pid"], signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        if state["airflow_pid"]:
+            self._stop_airflow(state["airflow_pid"])
         LocalSns(state["moto_port"], pid_file=self.state_dir / "moto.pid").stop()
         if state["started_postgres"]:
             LocalPostgres(Path(state["pg_data"]), port=state["pg_port"]).stop()
