@@ -29,9 +29,7 @@ def main() -> None:
         raise SystemExit(f"moto created {created_arn}, but {TOPIC_ARN_VARIABLE} is {topic_arn}")
 
     queue_url = sqs.create_queue(QueueName=f"{topic_name}-inbox")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     # Not raw delivery: the SNS envelope keeps the alert's Subject next to its Message.
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
     print(f"Topic {topic_arn} delivers to {queue_url}")

@@ -42,11 +42,7 @@ def build_dags(out: Path) -> None:
 
 def build_plugins_zip(out: Path) -> None:
     plugins = ROOT / "plugins"
-    files = sorted(
-        p
-        for p in plugins.rglob("*")
-        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
-    )
+    files = sorted(p for p in plugins.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
     with zipfile.ZipFile(out / "plugins.zip", "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for path in files:
             info = zipfile.ZipInfo(path.relative_to(plugins).as_posix(), date_time=ZIP_DATE)

@@ -76,20 +76,21 @@ def test_the_rest_api_refuses_anonymous_callers(stack):
 
 def test_shows_covid_etl_unpaused_and_runs_it_on_request(stack, token, http_server):
     dag = wait_for(lambda: _dag_or_none(stack, token), timeout=120)
-    assert dag["is_paused"] is False and set(dag["tags"][i]["name"] for i in range(len(dag["tags"]))) >= {"etl"}
+    assert dag["is_paused"] is False and {tag["name"] for tag in dag["tags"]} >= {"etl"}
     conf = {
         "nyt_url": http_server.url("files/real/nyt-us-2023-01-24.csv"),
         "jhu_url": http_server.url("files/jhu/combined-us-through-2021-09.csv"),
     }
     run = call(stack, "POST", "/api/v2/dags/covid_etl/dagRuns", token, {"logical_date": None, "conf": conf})
     path = f"/api/v2/dags/covid_etl/dagRuns/{urllib.parse.quote(run['dag_run_id'])}"
-    state = wait_for(
-        lambda: call(stack, "GET", path, token)["state"] in ("success", "failed")
-        and call(stack, "GET", path, token)["state"],
-        timeout=300,
-    )
+
+    def finished_state():
+        state = call(stack, "GET", path, token)["state"]
+        return state if state in ("success", "failed") else None
+
+    state = wait_for(finished_state, timeout=300)
     assert state == "success"
-    with psycopg.connect(LocalDb(stack).url) as conn:
+    with psycopg.connect(f"postgresql://postgres@127.0.0.1:{stack.pg_port}/covid") as conn:
         assert conn.execute("SELECT nyt_url FROM etl_runs WHERE run_id = %s", (run["dag_run_id"],)).fetchone() == (
             conf["nyt_url"],
         )
@@ -111,8 +112,3 @@ def _dag_or_none(stack, token):
         return call(stack, "GET", "/api/v2/dags/covid_etl", token)
     except urllib.error.HTTPError:
         return None
-
-
-class LocalDb:
-    def __init__(self, stack: AirflowStack) -> None:
-        self.url = f"postgresql://postgres@127.0.0.1:{stack.pg_port}/covid"
