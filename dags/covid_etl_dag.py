@@ -40,7 +40,7 @@ from covid_etl.errors import fail_fast
         "owner": "data-engineering",
         # Transient faults (network, 5xx, database) retry with exponential back-off; malformed
         # input raises AirflowFailException and fails at once.
-        "retries": 3,
+        "retries": config.task_retries(),
         "retry_delay": timedelta(minutes=2),
         "retry_exponential_backoff": 2.0,
         "max_retry_delay": timedelta(minutes=30),

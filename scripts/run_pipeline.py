@@ -92,6 +92,9 @@ def main() -> int:
             sns.start()
             print(f"Local SNS endpoint: {sns.endpoint_url}, topic {sns.topic_arn}", flush=True)
         env = airflow_environment(db_url, sns)
+        # One run, one answer: no Airflow-level retries (the HTTP client still retries 5xx and
+        # connection errors), so an unreachable source fails in seconds, not after 14 min of back-off.
+        env.setdefault("COVID_ETL_TASK_RETRIES", "0")
         airflow = str(Path(sys.executable).with_name("airflow"))
         subprocess.run([airflow, "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
         before = last_run_id(db_url)

@@ -18,6 +18,9 @@ import pytest
 from support import ROOT
 
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="covid-etl-airflow-"))
+# The suite sets its own sources, database and retries: a developer's settings must not leak in.
+for _name in [name for name in os.environ if name.startswith(("COVID_ETL_", "AIRFLOW_CONN_", "AIRFLOW_VAR_"))]:
+    del os.environ[_name]
 os.environ.update(
     AIRFLOW_HOME=str(_AIRFLOW_HOME),
     AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "dags"),

@@ -68,6 +68,15 @@ def test_only_the_load_reports_success(dag):
     assert dag.get_task("upsert_days").on_success_callback == [notify_success]
 
 
+def test_the_retry_count_can_be_lowered_for_one_shot_runs():
+    code = (
+        "import json; from airflow.dag_processing.dagbag import DagBag;"
+        f"dag = DagBag(dag_folder={str(ROOT / 'dags')!r}).dags['covid_etl'];"
+        "print(json.dumps(sorted({task.retries for task in dag.tasks})))"
+    )
+    assert _parse_in_subprocess(code, COVID_ETL_TASK_RETRIES="0") == [0]
+
+
 def test_params_default_to_the_public_github_files(dag):
     assert dag.params["nyt_url"] == config.NYT_URL
     assert dag.params["jhu_url"] == config.JHU_URL

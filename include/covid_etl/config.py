@@ -17,6 +17,11 @@ JHU_URL = "https://raw.githubusercontent.com/datasets/covid-19/main/data/time-se
 STAGING_URI = "file:///tmp/covid_etl/staging"
 
 
+def task_retries() -> int:
+    """Airflow retries per task: $COVID_ETL_TASK_RETRIES, else 3 (`make run` sets 0 for a one-shot run)."""
+    return int(os.environ.get("COVID_ETL_TASK_RETRIES", "3"))
+
+
 def default_url(source: str) -> str:
     """The URL a run uses for ``source`` unless its params say otherwise: $COVID_ETL_<SOURCE>_URL or GitHub's."""
     built_in = {"NYT": NYT_URL, "JHU": JHU_URL}[source]
