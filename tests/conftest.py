@@ -75,6 +75,36 @@ def airflow_metadata_db() -> Path:
     return _AIRFLOW_HOME
 
 
+@pytest.fixture(scope="session")
+def local_airflow(tmp_path_factory, http_server):
+    """`make up`'s stack on free ports, its DAG's default sources local fixture files.
+
+    The DAG is unpaused at creation, so the scheduler starts a run of its own at once: it must read
+    local files (the tests run offline), not GitHub. ``sources`` are the same URLs, for a run's conf.
+    """
+    from airflow_stack import AirflowStack
+
+    state = tmp_path_factory.mktemp("airflow-stack")
+    sources = {
+        "nyt_url": http_server.url("files/real/nyt-us-2023-01-24.csv"),
+        "jhu_url": http_server.url("files/jhu/combined-us-through-2021-09.csv"),
+    }
+    stack = AirflowStack(
+        state_dir=state / "stack",
+        pg_data=state / "pgdata",
+        api_port=free_port(),
+        pg_port=free_port(),
+        extra_env={
+            "COVID_ETL_NYT_URL": sources["nyt_url"],
+            "COVID_ETL_JHU_URL": sources["jhu_url"],
+            "AIRFLOW_VAR_COVID_ETL_STAGING_URI": (state / "staging").as_uri(),
+        },
+    ).up()
+    stack.sources = sources
+    yield stack
+    stack.down()
+
+
 @pytest.fixture
 def pipeline_env(monkeypatch, db_url, sns_inbox) -> dict[str, str]:
     """Connections and variables pointing the DAG at this test's database and the local SNS."""

@@ -36,21 +36,8 @@ def wait_for(check, timeout: float, every: float = 2.0):
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory, http_server):
-    state = tmp_path_factory.mktemp("stack")
-    stack = AirflowStack(
-        state_dir=state / "stack",
-        pg_data=state / "pgdata",
-        api_port=free_port(),
-        pg_port=free_port(),
-        extra_env={
-            "COVID_ETL_NYT_URL": http_server.url("files/real/nyt-us-2022-04-19.csv"),
-            "COVID_ETL_JHU_URL": http_server.url("files/jhu/combined-us-through-2021-09.csv"),
-            "AIRFLOW_VAR_COVID_ETL_STAGING_URI": (state / "staging").as_uri(),
-        },
-    ).up()
-    yield stack
-    stack.down()
+def stack(local_airflow) -> AirflowStack:
+    return local_airflow
 
 
 @pytest.fixture(scope="module")
@@ -77,10 +64,7 @@ def test_the_rest_api_refuses_anonymous_callers(stack):
 def test_shows_covid_etl_unpaused_and_runs_it_on_request(stack, token, http_server):
     dag = wait_for(lambda: _dag_or_none(stack, token), timeout=120)
     assert dag["is_paused"] is False and {tag["name"] for tag in dag["tags"]} >= {"etl"}
-    conf = {
-        "nyt_url": http_server.url("files/real/nyt-us-2023-01-24.csv"),
-        "jhu_url": http_server.url("files/jhu/combined-us-through-2021-09.csv"),
-    }
+    conf = {**stack.sources, "nyt_url": http_server.url("files/real/nyt-us-2022-04-19.csv")}
     run = call(stack, "POST", "/api/v2/dags/covid_etl/dagRuns", token, {"logical_date": None, "conf": conf})
     path = f"/api/v2/dags/covid_etl/dagRuns/{urllib.parse.quote(run['dag_run_id'])}"
 

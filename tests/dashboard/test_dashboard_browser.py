@@ -14,14 +14,14 @@ from datetime import UTC
 
 import httpx
 import pytest
-from dashboard_helpers import JHU_FIXTURE, NYT_FIXTURE, ROOT, connect, expected_derived
+from dashboard_helpers import ROOT, connect, expected_derived
 from dashboard_svg import path_segments
 from headless_chromium import Chromium
 from psycopg.rows import dict_row
 
-from airflow_stack import USERNAME, AirflowStack
+from airflow_stack import USERNAME
 from covid_etl.records import CovidDay
-from devstack import LocalPostgres, free_port
+from devstack import LocalPostgres
 
 SCREENSHOT = ROOT / "docs" / "images" / "dashboard.png"
 VIEWPORT = (1280, 1180)
@@ -56,25 +56,8 @@ CHARTS_READY = """(() => {
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory, http_server):
-    state = tmp_path_factory.mktemp("airflow-stack")
-    sources = {"nyt_url": http_server.url(f"files/{NYT_FIXTURE}"), "jhu_url": http_server.url(f"files/{JHU_FIXTURE}")}
-    stack = AirflowStack(
-        state_dir=state / "stack",
-        pg_data=state / "pgdata",
-        api_port=free_port(),
-        pg_port=free_port(),
-        extra_env={
-            # The DAG is unpaused at creation, so the scheduler starts a run of its own at once: it
-            # must read the same local files (the test runs offline), not GitHub.
-            "COVID_ETL_NYT_URL": sources["nyt_url"],
-            "COVID_ETL_JHU_URL": sources["jhu_url"],
-        },
-    )
-    stack.up()
-    stack.sources = sources
-    yield stack
-    stack.down()
+def stack(local_airflow):
+    return local_airflow
 
 
 @pytest.fixture(scope="module")
