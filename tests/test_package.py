@@ -184,11 +184,6 @@ def test_sql_files_are_found_next_to_the_library(parsed, mwaa_home):
 
 def test_plugins_load_from_the_unzipped_folder_as_from_the_repository(mwaa_home, tmp_path):
     unzipped = probe(PLUGINS_PROBE, mwaa_home / "dags", mwaa_home / "plugins", tmp_path / "mwaa")
-    # git keeps no empty folder: plugins/ may be absent in a fresh clone.
-    repo_plugins = ROOT / "plugins"
-    if not repo_plugins.is_dir():
-        repo_plugins = tmp_path / "no_plugins"
-        repo_plugins.mkdir()
-    from_repository = probe(PLUGINS_PROBE, ROOT / "include", repo_plugins, tmp_path / "repo")
+    from_repository = probe(PLUGINS_PROBE, ROOT / "include", ROOT / "plugins", tmp_path / "repo")
     assert unzipped["errors"] == {}
-    assert unzipped["plugins"] == from_repository["plugins"]
+    assert unzipped["plugins"] == from_repository["plugins"] == ["covid_dashboard"]
