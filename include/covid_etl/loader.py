@@ -66,23 +66,14 @@ def _upsert(cursor: Any, days: Sequence[CovidDay], run_id: str, psycopg2: bool) 
 def _run_row(
     run: RunInfo, *, status: str, result: LoadResult | None, days: Sequence[CovidDay], error: str | None
 ) -> dict:
-    return {
-        "run_id": run.run_id,
-        "started_at": run.started_at,
-        "status": status,
-        "nyt_url": run.nyt.url if run.nyt else None,
-        "nyt_sha256": run.nyt.sha256 if run.nyt else None,
-        "nyt_rows": run.nyt.rows if run.nyt else None,
-        "jhu_url": run.jhu.url if run.jhu else None,
-        "jhu_sha256": run.jhu.sha256 if run.jhu else None,
-        "jhu_rows": run.jhu.rows if run.jhu else None,
-        "rows_inserted": result.inserted if result else None,
-        "rows_updated": result.updated if result else None,
-        "rows_unchanged": result.unchanged if result else None,
-        "first_date": days[0].date if days else None,
-        "last_date": days[-1].date if days else None,
-        "error": error,
-    }
+    """The parameters of insert_etl_run.sql; what a run did not get to is NULL."""
+    row = {"run_id": run.run_id, "started_at": run.started_at, "status": status, "error": error}
+    for prefix, source in (("nyt", run.nyt), ("jhu", run.jhu)):
+        row |= {f"{prefix}_{field}": getattr(source, field, None) for field in ("url", "sha256", "rows")}
+    for field in ("inserted", "updated", "unchanged"):
+        row[f"rows_{field}"] = getattr(result, field, None)
+    row["first_date"], row["last_date"] = (days[0].date, days[-1].date) if days else (None, None)
+    return row
 
 
 def load_days(conn: Any, days: Sequence[CovidDay], run: RunInfo) -> LoadResult:

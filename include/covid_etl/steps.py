@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime
+from datetime import date, datetime
 
 from covid_etl.fetch import download
 from covid_etl.merge import merge_us
@@ -60,8 +60,6 @@ def parse_jhu_file(staged: dict) -> dict:
 
 def merge_parsed(nyt: dict, jhu: dict) -> dict:
     """Join the two parsed series on date; keep each source's provenance for ``etl_runs``."""
-    from datetime import date
-
     merged = merge_us(
         [NytDay(date.fromisoformat(d), cases, deaths) for d, cases, deaths in nyt["days"]],
         [JhuDay(date.fromisoformat(d), recovered) for d, recovered in jhu["days"]],
