@@ -29,11 +29,12 @@ def staged_path(staging_uri: str, run_id: str, source: str):
 def fetch_to_staging(*, source: str, url: str, staging_uri: str, run_id: str) -> dict:
     """Download ``url`` whole and stage it; return where it is and its sha256."""
     fetched = download(url, source=source)
+    sha256 = fetched.sha256  # hashes the whole body: once
     path = staged_path(staging_uri, run_id, source)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(fetched.body)
-    log.info("Staged %s (%s bytes, sha256 %s) at %s", source, len(fetched.body), fetched.sha256, path)
-    return {"source": source, "url": url, "sha256": fetched.sha256, "bytes": len(fetched.body), "path": str(path)}
+    log.info("Staged %s (%s bytes, sha256 %s) at %s", source, len(fetched.body), sha256, path)
+    return {"source": source, "url": url, "sha256": sha256, "bytes": len(fetched.body), "path": str(path)}
 
 
 def _read_staged(staged: dict) -> str:
