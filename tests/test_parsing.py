@@ -62,6 +62,57 @@ def test_keeps_only_the_us_national_rows_of_the_jhu_file():
     assert date(2020, 3, 1) in {d.date for d in days}  # the Guam row on that date did not replace it
 
 
+@pytest.mark.parametrize(
+    ("name", "us_days", "last"),
+    [
+        pytest.param("real/jhu-combined-2020-10-12.csv", 264, date(2020, 10, 11), id="2020-10-12-with-lat-long"),
+        pytest.param("real/jhu-combined-2020-10-23.csv", 275, date(2020, 10, 22), id="2020-10-23-without"),
+        pytest.param("real/jhu-combined-2020-12-14.csv", 327, date(2020, 12, 13), id="2020-12-14"),
+        pytest.param("real/jhu-combined-2021-03-17.csv", 420, date(2021, 3, 16), id="2021-03-17"),
+    ],
+)
+def test_reads_both_layouts_of_the_whole_real_jhu_file(name, us_days, last):
+    days = _jhu(name)
+    expected = [
+        (r["Date"], r["Recovered"])
+        for r in csv.DictReader(io.StringIO(fixture_text(name)))
+        if r["Country/Region"] == "US" and not r["Province/State"]
+    ]
+    assert len(days) == len(expected) == us_days
+    assert days[0].date == date(2020, 1, 22) and days[-1].date == last
+    assert [(d.date.isoformat(), str(d.recovered)) for d in days] == expected
+
+
+@pytest.mark.parametrize(
+    ("parser", "text", "fields"),
+    [
+        pytest.param(parse_nyt, "deaths,date,cases\n3,2020-03-01,10\n", {"cases": 10, "deaths": 3}, id="nyt-reordered"),
+        pytest.param(
+            parse_nyt,
+            "date,state,cases,deaths,note\n2020-03-01,all,10,3,x\n",
+            {"cases": 10, "deaths": 3},
+            id="nyt-extra-columns",
+        ),
+        pytest.param(
+            parse_jhu_us,
+            "Recovered,Date,Province/State,Country/Region\n7,2020-03-01,,US\n",
+            {"recovered": 7},
+            id="jhu-reordered-only-the-needed-columns",
+        ),
+        pytest.param(
+            parse_jhu_us,
+            "Date,Country/Region,Province/State,Lat,Long,Confirmed,Recovered,Deaths,FIPS\n2020-03-01,US,,1,2,10,7,3,\n",
+            {"recovered": 7},
+            id="jhu-extra-columns",
+        ),
+    ],
+)
+def test_finds_columns_by_name_in_any_order_and_ignores_the_others(parser, text, fields):
+    [day] = parser(text, location="inline")
+    assert day.date == date(2020, 3, 1)
+    assert {name: getattr(day, name) for name in fields} == fields
+
+
 def test_parses_the_real_jhu_us_rows_including_a_drop_in_recovered():
     days = {d.date: d.recovered for d in _jhu("real/jhu-us.csv")}
     assert len(days) == 154
@@ -98,9 +149,17 @@ REJECTIONS = [
         "JHU",
         "jhu/missing-recovered-column.csv",
         1,
-        "Date,Country/Region,Province/State,Lat,Long,Confirmed,Deaths",
+        "Date,Country/Region,Province/State,Confirmed,Deaths",
         "lacks Recovered",
         id="jhu-missing-column",
+    ),
+    pytest.param(
+        "JHU",
+        "jhu/renamed-recovered-column.csv",
+        1,
+        "Date,Country/Region,Province/State,Confirmed,Recoveries,Deaths",
+        "lacks Recovered",
+        id="jhu-renamed-column",
     ),
     pytest.param(
         "JHU", "jhu/negative-recovered.csv", 2, "-7", "Recovered is not a non-negative integer", id="jhu-negative"
@@ -110,7 +169,7 @@ REJECTIONS = [
     ),
     pytest.param("JHU", "jhu/bad-date.csv", 2, "2020-3-2", "Date is not a date", id="jhu-bad-date"),
     pytest.param(
-        "JHU", "jhu/truncated-last-row.csv", 3, "2020-03-03,US,,37.09", "expected 8 fields", id="jhu-truncated"
+        "JHU", "jhu/truncated-last-row.csv", 3, "2020-03-03,US,,73", "expected 6 fields, found 4", id="jhu-truncated"
     ),
 ]
 

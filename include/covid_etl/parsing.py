@@ -15,8 +15,10 @@ from datetime import date
 from covid_etl.errors import InvalidSourceError
 from covid_etl.records import JhuDay, NytDay
 
+# The columns each parser reads, found by name in the header: their order does not matter and other
+# columns are ignored. The JHU file dropped Lat and Long on 2020-10-23; both layouts carry these.
 NYT_COLUMNS = ("date", "cases", "deaths")
-JHU_COLUMNS = ("Date", "Country/Region", "Province/State", "Lat", "Long", "Confirmed", "Recovered", "Deaths")
+JHU_COLUMNS = ("Date", "Country/Region", "Province/State", "Recovered")
 # The JHU national series: country "US" with no province.
 JHU_US_COUNTRY = "US"
 
