@@ -87,7 +87,7 @@ def local_airflow(tmp_path_factory, http_server):
     state = tmp_path_factory.mktemp("airflow-stack")
     sources = {
         "nyt_url": http_server.url("files/real/nyt-us-2023-01-24.csv"),
-        "jhu_url": http_server.url("files/jhu/combined-us-through-2021-09.csv"),
+        "jhu_url": http_server.url("files/real/jhu-combined-2021-03-17.csv"),
     }
     stack = AirflowStack(
         state_dir=state / "stack",
@@ -116,3 +116,20 @@ def pipeline_env(monkeypatch, db_url, sns_inbox) -> dict[str, str]:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env
+
+
+@pytest.fixture
+def run_dag(airflow_metadata_db, pipeline_env, http_server):
+    """Run covid_etl once with dag.test() on fixture files; return (state, {task: state}).
+
+    ``nyt_path`` and ``jhu_path`` are paths on the local HTTP server, e.g. ``files/real/nyt-us-2023-01-24.csv``.
+    """
+    from airflow.dag_processing.dagbag import DagBag
+
+    dag = DagBag(dag_folder=str(ROOT / "dags")).dags["covid_etl"]
+
+    def run(nyt_path: str, jhu_path: str = "files/jhu/combined-us-through-2021-09.csv"):
+        dag_run = dag.test(run_conf={"nyt_url": http_server.url(nyt_path), "jhu_url": http_server.url(jhu_path)})
+        return dag_run.state, {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
+
+    return run

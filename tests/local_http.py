@@ -1,7 +1,7 @@
 """A real HTTP server on loopback that serves fixture files, and misbehaves on request.
 
-Paths: ``/files/<name>`` serves tests/fixtures/<name>; ``/status/<code>[/<tag>]`` answers that status
-(the tag keeps each test's hit count its own);
+Paths: ``/files/<name>`` serves tests/fixtures/<name> (a ``<name>.gz`` fixture is served decompressed);
+``/status/<code>[/<tag>]`` answers that status (the tag keeps each test's hit count its own);
 ``/flaky/<n>/<name>`` answers 503 n times, then the file; ``/short/<name>`` announces more bytes
 than it sends; ``/slow/<seconds>/<name>`` waits before answering.
 """
@@ -14,7 +14,7 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-FIXTURES = Path(__file__).parent / "fixtures"
+from support import FIXTURES, fixture_bytes
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -40,17 +40,17 @@ class _Handler(BaseHTTPRequestHandler):
             if self.server.hits[self.path] <= int(failures):
                 self._send(503, b"busy\n")
             else:
-                self._send(200, (self.server.root / name).read_bytes())
+                self._send(200, self.server.file(name))
         elif kind == "short":
-            body = (self.server.root / rest).read_bytes()
+            body = self.server.file(rest)
             self._send(200, body[: len(body) // 2], length=len(body))
             self.close_connection = True
         elif kind == "slow":
             seconds, _, name = rest.partition("/")
             time.sleep(float(seconds))
-            self._send(200, (self.server.root / name).read_bytes())
-        elif kind == "files" and (self.server.root / rest).is_file():
-            self._send(200, (self.server.root / rest).read_bytes())
+            self._send(200, self.server.file(name))
+        elif kind == "files" and self.server.has(rest):
+            self._send(200, self.server.file(rest))
         else:
             self._send(404, b"not found\n")
 
@@ -63,6 +63,13 @@ class FixtureServer(ThreadingHTTPServer):
         self.root = root
         self.hits: Counter[str] = Counter()
         threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def has(self, name: str) -> bool:
+        path = self.root / name
+        return path.is_file() or path.with_name(path.name + ".gz").is_file()
+
+    def file(self, name: str) -> bytes:
+        return fixture_bytes(name, self.root)
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}/{path}"

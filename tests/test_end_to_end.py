@@ -3,26 +3,8 @@
 from __future__ import annotations
 
 import psycopg
-import pytest
-
-from support import ROOT
 
 NYT_V1, NYT_V2 = "real/nyt-us-2022-04-19.csv", "real/nyt-us-2023-01-24.csv"
-JHU = "jhu/combined-us-through-2021-09.csv"
-
-
-@pytest.fixture
-def run_dag(airflow_metadata_db, pipeline_env, http_server):
-    """Run covid_etl once with dag.test() on the given fixture files; return (state, {task: state})."""
-    from airflow.dag_processing.dagbag import DagBag
-
-    dag = DagBag(dag_folder=str(ROOT / "dags")).dags["covid_etl"]
-
-    def run(nyt_path: str, jhu_path: str = f"files/{JHU}"):
-        dag_run = dag.test(run_conf={"nyt_url": http_server.url(nyt_path), "jhu_url": http_server.url(jhu_path)})
-        return dag_run.state, {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
-
-    return run
 
 
 def query(db_url: str, sql: str):

@@ -10,6 +10,7 @@ import sys
 import psycopg
 import pytest
 
+from oracle import independent_merge, stored_table
 from support import ROOT
 
 
@@ -62,3 +63,15 @@ def test_exits_non_zero_on_a_malformed_file_and_writes_nothing(make_run, db_url)
     assert any(line.startswith("SNS: ") and "covid_etl failed in parse_nyt" in line for line in lines)
     with psycopg.connect(db_url) as conn:
         assert conn.execute("SELECT count(*) FROM covid_us_daily").fetchone() == (0,)
+
+
+def test_loads_the_real_current_layout_files_and_changes_nothing_on_the_second_run(make_run, db_url):
+    nyt, jhu = "real/nyt-us-2023-01-24.csv", "real/jhu-combined-2021-03-17.csv"
+    expected = independent_merge(nyt, jhu)
+    code, lines = make_run(nyt, jhu)
+    first = json.loads(lines[-1])
+    assert code == 0 and (first["status"], first["inserted"], first["updated"]) == ("success", len(expected), 0)
+    code, lines = make_run(nyt, jhu)
+    second = json.loads(lines[-1])
+    assert code == 0 and (second["inserted"], second["updated"], second["unchanged"]) == (0, 0, len(expected))
+    assert stored_table(db_url) == expected
