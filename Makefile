@@ -10,7 +10,7 @@ UV_VERSION := 0.13.9
 export PYTHONPATH := $(CURDIR)/include:$(CURDIR)/scripts
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lock system-deps run test lint test-python check-terraform check-compose up down package deploy bench clean
+.PHONY: help venv lock system-deps run check-sources test lint test-python check-terraform check-compose up down package deploy bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ system-deps: ## Install missing Debian packages: PostgreSQL server, docker-compo
 
 run: venv system-deps ## Run the DAG once (airflow dags test) on embedded PostgreSQL and local SNS; see README
 	$(BIN)/python scripts/run_pipeline.py
+
+check-sources: venv ## Download the live sources and run only the fetch and parse steps (no database, no SNS)
+	$(BIN)/python scripts/check_sources.py
 
 test: venv system-deps lint test-python check-terraform check-compose ## Run the whole suite (what CI runs)
 

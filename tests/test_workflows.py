@@ -18,8 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS_DIR = ROOT / ".github" / "workflows"
 CI = WORKFLOWS_DIR / "ci.yml"
 DEPLOY = WORKFLOWS_DIR / "deploy.yml"
+CHECK_SOURCES = WORKFLOWS_DIR / "check-sources.yml"
 VENV_BIN = Path(sys.executable).parent
-WORKFLOWS = [pytest.param(CI, id="ci.yml"), pytest.param(DEPLOY, id="deploy.yml")]
+WORKFLOWS = [pytest.param(path, id=path.name) for path in (CI, DEPLOY, CHECK_SOURCES)]
 
 # owner/repo[/path]@<40 hex> # vX.Y.Z
 PINNED_USES = re.compile(r"uses: [\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40} # v\d+\.\d+\.\d+")
@@ -41,8 +42,8 @@ def steps_using(workflow: dict, action: str) -> list[dict]:
     ]
 
 
-def test_both_workflows_exist():
-    assert sorted(p.name for p in WORKFLOWS_DIR.iterdir()) == ["ci.yml", "deploy.yml"]
+def test_the_three_workflows_exist():
+    assert sorted(p.name for p in WORKFLOWS_DIR.iterdir()) == ["check-sources.yml", "ci.yml", "deploy.yml"]
 
 
 @pytest.mark.parametrize("path", WORKFLOWS)
@@ -131,3 +132,14 @@ def test_deploy_packages_then_deploys_with_the_names_from_repository_variables()
     runs = [step for step in steps if "run" in step]
     assert [step["run"] for step in runs] == ["make package", "make deploy"]
     assert runs[1]["env"] == {"MWAA_BUCKET": "${{ vars.MWAA_BUCKET }}", "MWAA_ENV": "${{ vars.MWAA_ENV }}"}
+
+
+def test_check_sources_runs_daily_and_on_demand_with_read_only_access():
+    workflow = load(CHECK_SOURCES)
+    [schedule] = workflow["on"]["schedule"]
+    minute, hour, *every_day = schedule["cron"].split()
+    assert every_day == ["*", "*", "*"] and minute.isdigit() and hour.isdigit()
+    assert "workflow_dispatch" in workflow["on"]
+    (job,) = workflow["jobs"].values()
+    assert "permissions" not in job and workflow["permissions"] == {"contents": "read"}
+    assert job["steps"][-1]["run"] == "make check-sources"
