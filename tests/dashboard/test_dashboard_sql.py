@@ -8,7 +8,6 @@ import psycopg
 import psycopg2
 import pytest
 from dashboard_helpers import (
-    FIXTURES,
     JHU_FIXTURE,
     NYT_FIXTURE,
     ONE_DAY,
@@ -23,12 +22,13 @@ from dashboard_helpers import (
 from covid_dashboard.data import RUN_LIMIT, dashboard_from_row, fetch_dashboard, read_sql
 from covid_etl.merge import merge_us
 from covid_etl.parsing import parse_jhu_us, parse_nyt
+from support import fixture_text
 
 
 def real_days():
     """What the pipeline loads from the real NYT us.csv and JHU US rows (recovered NULL from 2020-12-14)."""
-    nyt = parse_nyt((FIXTURES / NYT_FIXTURE).read_text(), location="nyt")
-    jhu = parse_jhu_us((FIXTURES / JHU_FIXTURE).read_text(), location="jhu")
+    nyt = parse_nyt(fixture_text(NYT_FIXTURE), location="nyt")
+    jhu = parse_jhu_us(fixture_text(JHU_FIXTURE), location="jhu")
     return merge_us(nyt, jhu)
 
 
