@@ -15,15 +15,26 @@ export PYTHONPATH := $(CURDIR)/include:$(CURDIR)/scripts
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-$(BIN)/uv:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+# .venv is built with Python 3.12, what MWAA 3.3.1 runs, when the machine has it (scripts/venv_python.sh;
+# VENV_PYTHON=... to choose), else python3. The stamp names the version: a different one rebuilds .venv.
+VENV_PYTHON := $(shell bash scripts/venv_python.sh)
+VENV_PYTHON_VERSION := $(shell "$(VENV_PYTHON)" -c 'import platform; print(platform.python_version())')
+VENV_STAMP := $(VENV)/.python-$(VENV_PYTHON_VERSION)
 
-$(VENV)/.synced: requirements-dev.lock | $(BIN)/uv
+$(VENV_STAMP):
+	@echo "Building $(VENV) with Python $(VENV_PYTHON_VERSION) ($(VENV_PYTHON))"
+	rm -rf $(VENV)
+	"$(VENV_PYTHON)" -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	touch $@
+
+$(BIN)/uv: | $(VENV_STAMP)
+
+$(VENV)/.synced: requirements-dev.lock $(VENV_STAMP) | $(BIN)/uv
 	$(BIN)/uv pip sync --quiet --python $(BIN)/python --require-hashes requirements-dev.lock
 	touch $@
 
-venv: $(VENV)/.synced ## Create .venv from requirements-dev.lock (Airflow 3.3.1, providers, test tools)
+venv: $(VENV)/.synced ## Create .venv from requirements-dev.lock with Python 3.12 if present (Airflow 3.3.1, providers, test tools)
 
 lock: | $(BIN)/uv ## Re-resolve requirements-dev.lock against Airflow's 3.3.1 constraints (constraints/)
 	mkdir -p build && grep -v '^--constraint' requirements.txt > build/requirements-mwaa.in

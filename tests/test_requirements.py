@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -65,3 +69,13 @@ def test_every_locked_package_carries_a_hash():
 def test_psycopg3_and_the_postgres_provider_are_those_of_mwaa_3_3_1():
     assert (LOCK["apache-airflow-providers-postgres"], LOCK["psycopg"]) == ("7.0.1", "3.3.4")
     assert LOCK["apache-airflow-providers-amazon"] == "9.34.0"
+
+
+def test_the_suite_runs_on_the_interpreter_make_venv_chooses_python_3_12_where_present():
+    chosen = subprocess.run(["bash", str(ROOT / "scripts" / "venv_python.sh")], capture_output=True, text=True)
+    version = subprocess.run(
+        [chosen.stdout.strip(), "-c", "import sys; print(sys.version_info[:2])"], capture_output=True, text=True
+    ).stdout.strip()
+    assert version == str(sys.version_info[:2])
+    if shutil.which("python3.12") or list(Path.home().glob(".pyenv/versions/3.12.*/bin/python3.12")):
+        assert sys.version_info[:2] == (3, 12)
