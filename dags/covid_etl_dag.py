@@ -12,6 +12,9 @@ Once a day, loads the US national COVID-19 series into PostgreSQL:
    earlier positive value means "not reported" and is stored as NULL.
 4. **upsert_days** inserts new days and updates changed ones in one transaction (connection
    `covid_db`), and records the run in `etl_runs`.
+5. **publish_dashboard** reads what the COVID-19 dashboard shows and publishes it as its XCom: the
+   API server, which serves the dashboard, cannot reach the database on MWAA. It runs whatever
+   happened before it, and **report_run** then fails the run if any task failed.
 
 SNS (Variable `covid_etl_sns_topic_arn`, connection `aws_default`) receives the counts on success
 and the error on failure. Trigger with config to load other files: params `nyt_url`, `jhu_url`.
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import Param, TriggerRule, dag, task
 
 from covid_etl import config
 from covid_etl.callbacks import notify_success, record_and_notify_failure
@@ -106,9 +109,37 @@ def covid_etl():
         finally:
             conn.close()
 
+    @task(trigger_rule=TriggerRule.ALL_DONE)
+    def publish_dashboard() -> dict:
+        """Read what the dashboard shows and publish it as this task's XCom, for the API server to serve."""
+        from airflow.providers.postgres.hooks.postgres import PostgresHook
+        from airflow.sdk import get_current_context
+
+        from covid_etl.dashboard import read_payload
+
+        conn = PostgresHook(postgres_conn_id=config.POSTGRES_CONN_ID).get_conn()
+        try:
+            return read_payload(conn, run_id=get_current_context()["run_id"])
+        finally:
+            conn.close()
+
+    # The run's state follows its last task: this one fails the run when any task failed (every failure
+    # was already reported by that task's callback, so it has none of its own).
+    @task(trigger_rule=TriggerRule.ALL_DONE, on_failure_callback=None, retries=0)
+    def report_run() -> None:
+        """Fail the run if any of its tasks failed."""
+        from airflow.sdk import get_current_context
+
+        from covid_etl.steps import raise_if_any_task_failed
+
+        context = get_current_context()
+        states = context["ti"].get_task_states(dag_id=config.DAG_ID, run_ids=[context["run_id"]])
+        raise_if_any_task_failed(states[context["run_id"]], ignore={context["ti"].task_id})
+
     nyt_file = fetch_source.override(task_id="fetch_nyt")("NYT", "{{ params.nyt_url }}")
     jhu_file = fetch_source.override(task_id="fetch_jhu")("JHU", "{{ params.jhu_url }}")
-    upsert_days(merge_sources(parse_nyt(nyt_file), parse_jhu(jhu_file)))
+    loaded = upsert_days(merge_sources(parse_nyt(nyt_file), parse_jhu(jhu_file)))
+    loaded >> publish_dashboard() >> report_run()
 
 
 covid_etl()

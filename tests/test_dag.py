@@ -42,7 +42,7 @@ def test_has_owner_tags_and_its_docstring_as_documentation(dag):
     assert dag.doc_md and "covid_etl" in dag.doc_md and "upsert_days" in dag.doc_md
 
 
-def test_tasks_are_wired_fetch_parse_merge_upsert(dag):
+def test_tasks_are_wired_fetch_parse_merge_upsert_publish_report(dag):
     upstream = {task.task_id: sorted(task.upstream_task_ids) for task in dag.tasks}
     assert upstream == {
         "fetch_nyt": [],
@@ -51,11 +51,24 @@ def test_tasks_are_wired_fetch_parse_merge_upsert(dag):
         "parse_jhu": ["fetch_jhu"],
         "merge_sources": ["parse_jhu", "parse_nyt"],
         "upsert_days": ["merge_sources"],
+        "publish_dashboard": ["upsert_days"],
+        "report_run": ["publish_dashboard"],
     }
 
 
+def test_the_dashboard_is_published_whatever_happened_and_the_last_task_decides_the_runs_state(dag):
+    assert dag.get_task("publish_dashboard").trigger_rule == "all_done"
+    report = dag.get_task("report_run")
+    assert report.trigger_rule == "all_done" and [t.task_id for t in dag.leaves] == ["report_run"]
+    # Each failed task has already reported itself: the report adds no second message, and no retry.
+    assert (report.retries, report.on_failure_callback) == (0, [])
+
+
+WORK_TASKS = ("fetch_nyt", "fetch_jhu", "parse_nyt", "parse_jhu", "merge_sources", "upsert_days", "publish_dashboard")
+
+
 def test_every_task_retries_with_exponential_backoff_and_reports_failure(dag):
-    for task in dag.tasks:
+    for task in map(dag.get_task, WORK_TASKS):
         assert task.retries == 3
         assert task.retry_exponential_backoff == 2.0
         assert task.max_retry_delay == timedelta(minutes=30)
@@ -72,7 +85,7 @@ def test_the_retry_count_can_be_lowered_for_one_shot_runs():
     code = (
         "import json; from airflow.dag_processing.dagbag import DagBag;"
         f"dag = DagBag(dag_folder={str(ROOT / 'dags')!r}).dags['covid_etl'];"
-        "print(json.dumps(sorted({task.retries for task in dag.tasks})))"
+        "print(json.dumps(sorted({task.retries for task in dag.tasks if task.task_id != 'report_run'})))"
     )
     assert _parse_in_subprocess(code, COVID_ETL_TASK_RETRIES="0") == [0]
 

@@ -91,3 +91,20 @@ def load_merged(conn, merged: dict, *, run_id: str, started_at: datetime) -> dic
     )
     result: LoadResult = load_days(conn, days, run)
     return {**result.to_json(), "first_date": days[0].date.isoformat(), "last_date": days[-1].date.isoformat()}
+
+
+FAILED_STATES = frozenset({"failed", "upstream_failed"})
+
+
+def raise_if_any_task_failed(states: dict[str, str | None], *, ignore: set[str]) -> None:
+    """Raise if any task of the run (but those in ``ignore``) ended failed or upstream_failed.
+
+    :param states: each task's state in this run, as Airflow reports it.
+    :param ignore: tasks not to consider (the caller itself).
+    """
+    failed = sorted(task for task, state in states.items() if state in FAILED_STATES and task not in ignore)
+    if failed:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(f"tasks failed in this run: {', '.join(failed)}")
+    log.info("Every task of the run succeeded or was skipped")
