@@ -10,5 +10,6 @@ from __future__ import annotations
 
 # Kept here rather than imported from covid_etl: the plugin ships alone in plugins.zip.
 DAG_ID = "covid_etl"
-POSTGRES_CONN_ID = "covid_db"
+# The task whose XCom is the dashboard's data (the API server never queries the pipeline's database).
+PUBLISHER_TASK_ID = "publish_dashboard"
 URL_PREFIX = "/covid"

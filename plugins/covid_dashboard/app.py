@@ -22,7 +22,7 @@ from airflow.configuration import conf
 from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
-from covid_dashboard import DAG_ID, POSTGRES_CONN_ID
+from covid_dashboard import DAG_ID
 from covid_dashboard.data import fetch_dashboard
 from covid_dashboard.page import render_page
 
@@ -81,15 +81,15 @@ def create_app() -> FastAPI:
         exception_handlers={HTTPException: _auth_error},
     )
 
-    # Sync handlers: FastAPI runs them in its thread pool, so the database query does not block
-    # the API server's event loop.
+    # Sync handlers: FastAPI runs them in its thread pool, so the read of the metadata database does
+    # not block the API server's event loop.
     @app.get("/", response_class=HTMLResponse)
     def dashboard_page(user: Reader) -> HTMLResponse:
-        return HTMLResponse(render_page(fetch_dashboard(POSTGRES_CONN_ID)), headers={"Cache-Control": "no-store"})
+        return HTMLResponse(render_page(fetch_dashboard()), headers={"Cache-Control": "no-store"})
 
     @app.get("/api/daily")
     def daily_series(user: Reader) -> JSONResponse:
-        return JSONResponse(fetch_dashboard(POSTGRES_CONN_ID).to_json(), headers={"Cache-Control": "no-store"})
+        return JSONResponse(fetch_dashboard().to_json(), headers={"Cache-Control": "no-store"})
 
     # The navigation icon is fetched by an <img>, which sends the cookie too; nothing secret in it.
     @app.get("/static/icon.svg", include_in_schema=False)

@@ -1,20 +1,25 @@
-"""The dashboard's data: typed records, the adapter from the query's row, and the query itself."""
+"""The dashboard's data: typed records, derived daily values, and the read of the published document.
+
+The API server has no route to the pipeline's database on MWAA, so the plugin never queries it: the
+DAG's ``publish_dashboard`` task reads the tables on a worker and publishes a document as its XCom
+(``include/covid_etl/dashboard.py`` writes it), and :func:`fetch_dashboard` reads the newest one from
+Airflow's metadata database, which the API server does reach.
+"""
 
 from __future__ import annotations
 
 import logging
-from contextlib import closing
 from dataclasses import dataclass
-from datetime import date, datetime
-from functools import cache
-from pathlib import Path
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+
+from covid_dashboard import DAG_ID, PUBLISHER_TASK_ID
 
 log = logging.getLogger(__name__)
 
-SQL_DIR = Path(__file__).resolve().parent / "sql"
-RUN_LIMIT = 10
-UNDEFINED_TABLE = "42P01"
+# The version of the published document this plugin reads (include/covid_etl/dashboard.py).
+PAYLOAD_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -74,38 +79,36 @@ class Run:
 
 
 @dataclass(frozen=True)
+class Publication:
+    """Which run published the document, and when."""
+
+    run_id: str
+    published_at: datetime
+
+
+@dataclass(frozen=True)
 class Dashboard:
     """What one page (or one JSON answer) shows."""
 
     days: tuple[Day, ...]
     runs: tuple[Run, ...]
     last_success_at: datetime | None
-    # False when the tables do not exist yet (no run has ever reached the database).
-    loaded: bool = True
+    # None until a run of the DAG has published the dashboard.
+    publication: Publication | None = None
 
     def to_json(self) -> dict[str, Any]:
+        published = self.publication
         return {
+            "published_at": published and published.published_at.isoformat(),
+            "published_by": published and published.run_id,
             "last_success_at": self.last_success_at and self.last_success_at.isoformat(),
             "days": [day.to_json() for day in self.days],
             "runs": [run.to_json() for run in self.runs],
         }
 
 
-EMPTY = Dashboard(days=(), runs=(), last_success_at=None, loaded=False)
-
-
-@cache
-def read_sql(name: str) -> str:
-    """Return the text of ``sql/<name>.sql``, shipped inside the plugin."""
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
-
-
 def _optional_date(value: str | None) -> date | None:
     return date.fromisoformat(value) if value is not None else None
-
-
-def _optional_float(value: float | int | None) -> float | None:
-    return float(value) if value is not None else None
 
 
 def _timestamp(value: str) -> datetime:
@@ -113,16 +116,41 @@ def _timestamp(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-def day_from_json(item: dict[str, Any]) -> Day:
-    return Day(
-        date=date.fromisoformat(item["date"]),
-        cases=item["cases"],
-        deaths=item["deaths"],
-        recovered=item["recovered"],
-        new_cases=item["new_cases"],
-        new_deaths=item["new_deaths"],
-        new_cases_avg7=_optional_float(item["new_cases_avg7"]),
-        new_deaths_avg7=_optional_float(item["new_deaths_avg7"]),
+def _mean_of_week(values: list[int]) -> float:
+    """The mean of 7 counts, rounded half away from zero to 2 decimals (as PostgreSQL's round does)."""
+    return float((Decimal(sum(values)) / 7).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def derive_days(
+    first_date: date, cases: list[int | None], deaths: list[int | None], recovered: list[int | None]
+) -> tuple[Day, ...]:
+    """The days of the published columns (element i is first_date + i; cases None: no row that day).
+
+    New = the day's cumulative count minus the previous calendar day's: None when that day has no row
+    (the first day, or after a hole) rather than a silent multi-day difference; negative when a source
+    revised its count down. The 7-day average is the mean of the 7 calendar days ending on the day,
+    None unless all 7 have a value.
+    """
+    new_cases = [None] + [b - a if None not in (a, b) else None for a, b in zip(cases, cases[1:], strict=False)]
+    new_deaths = [None] + [b - a if None not in (a, b) else None for a, b in zip(deaths, deaths[1:], strict=False)]
+
+    def week(values: list[int | None], i: int) -> float | None:
+        window = values[i - 6 : i + 1] if i >= 6 else [None]
+        return None if None in window else _mean_of_week(window)
+
+    return tuple(
+        Day(
+            date=first_date + timedelta(days=i),
+            cases=cases[i],
+            deaths=deaths[i],
+            recovered=recovered[i],
+            new_cases=new_cases[i],
+            new_deaths=new_deaths[i],
+            new_cases_avg7=week(new_cases, i),
+            new_deaths_avg7=week(new_deaths, i),
+        )
+        for i in range(len(cases))
+        if cases[i] is not None
     )
 
 
@@ -141,36 +169,57 @@ def run_from_json(item: dict[str, Any]) -> Run:
     )
 
 
-def dashboard_from_row(row: tuple[Any, Any, datetime | None]) -> Dashboard:
-    """Adapt the single row of ``dashboard.sql`` (both drivers decode its json columns)."""
-    days, runs, last_success_at = row
+def dashboard_from_payload(payload: dict[str, Any], publication: Publication) -> Dashboard:
+    """Adapt the document publish_dashboard wrote."""
+    if payload.get("version") != PAYLOAD_VERSION:
+        raise ValueError(f"dashboard document version {payload.get('version')!r}, this plugin reads {PAYLOAD_VERSION}")
+    national = payload["national"]
+    days = (
+        derive_days(
+            date.fromisoformat(national["first_date"]), national["cases"], national["deaths"], national["recovered"]
+        )
+        if national["first_date"]
+        else ()
+    )
+    last_success_at = payload["last_success_at"]
     return Dashboard(
-        days=tuple(day_from_json(item) for item in days),
-        runs=tuple(run_from_json(item) for item in runs),
-        last_success_at=last_success_at,
+        days=days,
+        runs=tuple(run_from_json(item) for item in payload["runs"]),
+        last_success_at=_timestamp(last_success_at) if last_success_at else None,
+        publication=publication,
     )
 
 
-def is_undefined_table(exc: BaseException) -> bool:
-    """Whether a driver error (psycopg2 or psycopg 3) says a table does not exist."""
-    return UNDEFINED_TABLE in (getattr(exc, "pgcode", None), getattr(exc, "sqlstate", None))
+EMPTY = Dashboard(days=(), runs=(), last_success_at=None)
 
 
-def fetch_dashboard(conn_id: str) -> Dashboard:
-    """Run ``dashboard.sql`` once on connection ``conn_id``."""
-    from airflow.providers.postgres.hooks.postgres import PostgresHook
+def latest_publication() -> tuple[dict[str, Any], Publication] | None:
+    """The newest document publish_dashboard wrote, from Airflow's metadata database; None before the first.
 
-    # A plain cursor rather than hook.get_first, which logs the whole statement on every page view.
-    try:
-        with closing(PostgresHook(postgres_conn_id=conn_id).get_conn()) as conn, closing(conn.cursor()) as cursor:
-            cursor.execute(read_sql("dashboard"), {"run_limit": RUN_LIMIT})
-            row = cursor.fetchone()
-    except Exception as exc:
-        if is_undefined_table(exc):
-            # A fresh database: the DAG creates the tables on its first run.
-            log.info("Tables of %s not created yet: no run has loaded data", conn_id)
-            return EMPTY
-        raise
-    dashboard = dashboard_from_row(row)
-    log.debug("Read %s days and %s runs from %s", len(dashboard.days), len(dashboard.runs), conn_id)
-    return dashboard
+    A task's XCom exists only once it succeeded (a retry or a cleared task removes it first), so the
+    newest one is the last successful publication.
+    """
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    query = (
+        select(XComModel)
+        .where(XComModel.dag_id == DAG_ID, XComModel.task_id == PUBLISHER_TASK_ID, XComModel.key == "return_value")
+        .order_by(XComModel.timestamp.desc())
+        .limit(1)
+    )
+    with create_session() as session:
+        row = session.scalars(query).first()
+        if row is None:
+            return None
+        return XComModel.deserialize_value(row), Publication(run_id=row.run_id, published_at=row.timestamp)
+
+
+def fetch_dashboard() -> Dashboard:
+    """What the page shows: the newest published document, or EMPTY before the first one."""
+    found = latest_publication()
+    if found is None:
+        log.info("No run of %s has published the dashboard yet", DAG_ID)
+        return EMPTY
+    return dashboard_from_payload(*found)

@@ -161,10 +161,20 @@ def render_page(dashboard: Dashboard) -> str:
             + "".join(_figure(chart) for chart in build_charts(dashboard.days))
             + "</div>"
         )
-    elif dashboard.loaded:
+    elif dashboard.publication:
         body = '<p class="empty-state">The table covid_us_daily is empty: no run has loaded data yet.</p>'
     else:
-        body = '<p class="empty-state">No data yet: the covid_etl DAG creates its tables on its first run.</p>'
+        body = (
+            '<p class="empty-state">No data yet: each run of the covid_etl DAG publishes this dashboard '
+            "when it ends (task publish_dashboard).</p>"
+        )
+    published = dashboard.publication
+    provenance = (
+        f'Published <time id="published-at">{format_time(published.published_at)}</time> by run '
+        f'<code id="published-by">{escape(published.run_id)}</code> · '
+        if published
+        else ""
+    )
     colours = "".join(f"svg .s-{key} {{ stroke: {colour}; color: {colour}; }}\n" for key, colour in COLOURS.items())
     points = "".join(f'svg .points[data-series="{key}"] {{ color: {colour}; }}\n' for key, colour in COLOURS.items())
     return (
@@ -172,7 +182,8 @@ def render_page(dashboard: Dashboard) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>COVID-19 – United States</title><style>{STYLE}{colours}{points}</style></head><body>"
         "<h1>COVID-19 in the United States</h1>"
-        f'<p class="meta">Last successful load: <time id="last-success">{format_time(dashboard.last_success_at)}</time>'
+        f'<p class="meta">{provenance}Last successful load: '
+        f'<time id="last-success">{format_time(dashboard.last_success_at)}</time>'
         " · cases and deaths: The New York Times; recovered: Johns Hopkins CSSE. "
         'Data as JSON: <a href="api/daily">api/daily</a></p>'
         f'{body}<h2>Last runs</h2>{_runs_table(dashboard.runs)}<div id="tip"></div>'

@@ -39,16 +39,19 @@ def token(auth_manager, role: str | None, username: str = "someone", expires_in:
 
 
 @pytest.fixture
-def client(auth_manager, covid_db) -> TestClient:
-    """The dashboard mounted under /covid as Airflow mounts plugin apps, on a loaded database."""
+def client(auth_manager, covid_db, publish_dashboard) -> TestClient:
+    """The dashboard mounted under /covid as Airflow mounts plugin apps, after a run published loaded data."""
     from covid_dashboard import URL_PREFIX
     from covid_dashboard.app import create_app
 
     insert_days(covid_db, synthetic_days(20, recovered_until=15))
     insert_run(covid_db, "manual__first", "success", datetime(2026, 5, 1, 3, 0, tzinfo=UTC), rows_inserted=20)
+    published_by = publish_dashboard()
     root = FastAPI()
     root.mount(URL_PREFIX, create_app())
-    return TestClient(root)
+    test_client = TestClient(root)
+    test_client.published_by = published_by
+    return test_client
 
 
 @pytest.mark.parametrize("path", ["/covid/", "/covid/api/daily"])
@@ -95,6 +98,7 @@ def test_a_viewer_reads_the_json_series_with_a_bearer_token(client, auth_manager
     assert body["days"][7]["new_cases_avg7"] == pytest.approx((days[7].cases - days[0].cases) / 7, abs=0.0051)
     assert [r["run_id"] for r in body["runs"]] == ["manual__first"]
     assert body["last_success_at"] == "2026-05-01T03:01:00+00:00"
+    assert body["published_by"] == client.published_by
 
 
 def test_a_browser_with_the_ui_cookie_gets_the_page(client, auth_manager):

@@ -1,7 +1,10 @@
 """End to end: a real Airflow 3.3.1 loads real files through the DAG, and a headless Chromium logs in,
 clicks "COVID-19" in the navigation and reads the charts, which must plot exactly the loaded rows.
 
-One stack and one browser session per module (about a minute on two cores): Airflow standalone on an
+As on MWAA, the API server that serves the page cannot reach the pipeline's database (its covid_db
+points at a closed port); the workers can. The page shows what the run's publish_dashboard published.
+
+One stack and one browser session per module (about a minute on two cores): Airflow's components on an
 embedded PostgreSQL, the covid_etl DAG triggered through the REST API on fixture files served over
 HTTP. The data is the real NYT us.csv and JHU combined series (in its current layout, without Lat and
 Long), so recovered is NULL from 2020-12-14.
@@ -14,6 +17,7 @@ import time
 from datetime import UTC
 
 import httpx
+import psycopg
 import pytest
 from dashboard_helpers import ROOT, connect, expected_derived
 from dashboard_svg import path_segments
@@ -49,6 +53,7 @@ EXTRACT = """(() => {
     gaps: [...doc.querySelectorAll('g.gap')].map(g => [g.dataset.series, g.dataset.from, g.dataset.to]),
     runs: [...doc.querySelectorAll('#runs tbody tr')].map(tr => [...tr.cells].map(td => td.textContent)),
     lastSuccess: doc.getElementById('last-success').textContent,
+    publishedBy: doc.getElementById('published-by').textContent,
     recoveredChartSize: [box.width, box.height],
   };
 })()"""
@@ -169,6 +174,15 @@ def test_the_json_endpoint_serves_the_rows_the_dag_loaded(api, loaded):
         (d.date.isoformat(), d.cases, d.deaths, d.recovered) for d in loaded["days"]
     ]
     assert body["runs"][0]["run_id"] == loaded["runs"][0]["run_id"]
+
+
+def test_the_api_server_serving_the_page_has_no_route_to_the_pipeline_database(stack, loaded):
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(stack.state()["api_server_covid_db"], connect_timeout=3).close()
+
+
+def test_the_page_names_the_run_that_published_its_data(dashboard, loaded):
+    assert dashboard["publishedBy"] in {r["run_id"] for r in loaded["runs"]}
 
 
 def test_the_nav_entry_opens_the_dashboard_inside_the_airflow_ui(stack, dashboard):

@@ -68,8 +68,8 @@ def test_airflow_loads_the_dashboard_as_one_plugin_with_an_app_and_a_nav_entry(t
 
 
 def test_a_copy_of_the_plugins_folder_works_without_the_project(tmp_path):
-    # MWAA unzips plugins.zip into its own folder: the SQL and the icon must travel with the code,
-    # and nothing may come from include/ (covid_etl is not on that sys.path).
+    # MWAA unzips plugins.zip into its own folder: the icon must travel with the code, and nothing may
+    # come from include/ (covid_etl is not on that sys.path).
     copy = tmp_path / "plugins"
     shutil.copytree(PLUGINS, copy, ignore=shutil.ignore_patterns("__pycache__"))
 
@@ -77,9 +77,20 @@ def test_a_copy_of_the_plugins_folder_works_without_the_project(tmp_path):
 
     assert found["plugins"] == ["covid_dashboard"] and found["errors"] == {}
     assert found["pipeline_imported"] is False
-    assert (copy / "covid_dashboard" / "sql" / "dashboard.sql").is_file()
+    # No SQL and no database driver: the API server has no route to the pipeline's database on MWAA.
+    assert not list(copy.rglob("*.sql"))
     assert (copy / "covid_dashboard" / "static" / "icon.svg").is_file()
 
 
-def test_the_plugin_reads_the_dag_and_connection_the_pipeline_writes():
-    assert (covid_dashboard.DAG_ID, covid_dashboard.POSTGRES_CONN_ID) == (config.DAG_ID, config.POSTGRES_CONN_ID)
+def test_the_plugin_reads_the_xcom_of_the_task_the_dag_publishes_with():
+    from airflow.dag_processing.dagbag import DagBag
+
+    dag = DagBag(dag_folder=str(PLUGINS.parent / "dags")).dags[config.DAG_ID]
+    assert covid_dashboard.DAG_ID == config.DAG_ID
+    assert covid_dashboard.PUBLISHER_TASK_ID in dag.task_ids
+
+
+def test_the_plugin_never_opens_the_pipeline_database():
+    sources = "\n".join(path.read_text() for path in (PLUGINS / "covid_dashboard").rglob("*.py"))
+    for forbidden in ("PostgresHook", "psycopg", "covid_db", "get_connection"):
+        assert forbidden not in sources
