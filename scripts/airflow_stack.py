@@ -1,9 +1,14 @@
 """`make up` / `make down`: a full local Airflow 3.3.1 without Docker.
 
 `up` starts the embedded PostgreSQL (metadata database `airflow` and target database `covid`),
-moto's SNS endpoint, and `airflow standalone` (API server and UI, scheduler, DAG processor,
-triggerer; LocalExecutor) with this project's dags/ and plugins/, `covid_etl` unpaused. It waits
-for the health endpoint and prints the URL and the login. `down` stops all of it, by PID.
+moto's SNS endpoint, and Airflow's four components as separate processes, like MWAA runs them: the
+API server (UI and REST API), the scheduler (with the LocalExecutor's workers), the DAG processor and
+the triggerer, with this project's dags/ and plugins/ and `covid_etl` unpaused. It waits for the
+health endpoint and prints the URL and the login. `down` stops all of it, by PID.
+
+As on MWAA, where the API server runs in the service's own VPC, the API server cannot reach the
+pipeline's database: its `covid_db` connection points at a closed port, while the scheduler's
+workers get the real one. The dashboard must (and does) work from what the DAG publishes.
 """
 
 from __future__ import annotations
@@ -25,16 +30,26 @@ from run_pipeline import LOCAL, PG_PORT, airflow_environment
 USERNAME = "admin"
 
 
+# Airflow's components, each its own process (and process group), in start order.
+COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+
+
 @dataclass
 class AirflowStack:
-    """The local stack, its state (PIDs, ports, password) kept under ``state_dir``."""
+    """The local stack, its state (PIDs, ports, password) kept under ``state_dir``.
+
+    :param extra_env: settings for every component (e.g. the DAG's source URLs).
+    :param api_server_env: settings for the API server only, over ``extra_env``; by default a
+        ``covid_db`` connection to a closed port, since the API server on MWAA has no route to it.
+    """
 
     state_dir: Path = LOCAL / "stack"
     pg_data: Path = LOCAL / "pgdata"
     api_port: int = int(os.environ.get("AIRFLOW_PORT", "8080"))
     pg_port: int = PG_PORT
     extra_env: dict | None = None
-    _process: subprocess.Popen | None = field(default=None, init=False, repr=False)
+    api_server_env: dict | None = None
+    _processes: dict[str, subprocess.Popen] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def url(self) -> str:
@@ -50,6 +65,9 @@ class AirflowStack:
     def password(self) -> str:
         return json.loads((self.state_dir / "passwords.json").read_text())[USERNAME]
 
+    def state(self) -> dict:
+        return json.loads(self._state_file.read_text())
+
     def _healthy(self) -> bool:
         try:
             with urllib.request.urlopen(f"{self.url}/api/v2/monitor/health", timeout=2) as response:
@@ -64,7 +82,7 @@ class AirflowStack:
         postgres = self._postgres()
         sns = LocalSns(free_port(), pid_file=self.state_dir / "moto.pid")
         state = {
-            "airflow_pid": None,
+            "pids": {},
             "moto_port": sns.port,
             "started_postgres": not postgres.is_running(),
             "api_port": self.api_port,
@@ -77,19 +95,30 @@ class AirflowStack:
             db_url = postgres.start() if state["started_postgres"] else postgres.url
             metadata_url = postgres.create_database("airflow").replace("postgresql://", "postgresql+psycopg://")
             sns.start()
-            log = (self.state_dir / "airflow.log").open("w")
-            self._process = subprocess.Popen(
-                [str(Path(sys.executable).with_name("airflow")), "standalone"],
-                env=self._environment(db_url, metadata_url, sns),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            self._state_file.write_text(json.dumps({**state, "airflow_pid": self._process.pid}))
+            env = self._environment(db_url, metadata_url, sns)
+            airflow = str(Path(sys.executable).with_name("airflow"))
+            subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
+            unreachable_db = f"postgresql://postgres@127.0.0.1:{free_port()}/covid"
+            api_env = {**env, "AIRFLOW_CONN_COVID_DB": unreachable_db, **(self.api_server_env or {})}
+            # Recorded, since the API server's process title overwrites what /proc shows of its environment.
+            state["api_server_covid_db"] = api_env["AIRFLOW_CONN_COVID_DB"]
+            for name in COMPONENTS:
+                log = (self.state_dir / f"{name}.log").open("w")
+                self._processes[name] = subprocess.Popen(
+                    [airflow, name],
+                    env=api_env if name == "api-server" else env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+                state["pids"][name] = self._processes[name].pid
+                self._state_file.write_text(json.dumps(state))
             deadline = time.monotonic() + timeout
             while not self._healthy():
-                if self._process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"Airflow did not become healthy; see {log.name}")
+                exited = [name for name, process in self._processes.items() if process.poll() is not None]
+                if exited or time.monotonic() > deadline:
+                    logs = ", ".join(str(self.state_dir / f"{name}.log") for name in exited or COMPONENTS)
+                    raise RuntimeError(f"Airflow did not become healthy; see {logs}")
                 time.sleep(1)
         except BaseException:
             self.down()
@@ -102,11 +131,10 @@ class AirflowStack:
             passwords.write_text(json.dumps({USERNAME: secrets.token_urlsafe(12)}))
         env = airflow_environment(db_url, sns)
         env.update(
-            # standalone starts its components as `airflow ...` from the PATH
-            PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
             AIRFLOW_HOME=str(self.state_dir / "airflow"),
             AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=metadata_url,
             AIRFLOW__CORE__EXECUTOR="LocalExecutor",
+            AIRFLOW__CORE__AUTH_MANAGER="airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
             AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="False",
             AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=f"{USERNAME}:admin",
             AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(passwords),
@@ -115,36 +143,45 @@ class AirflowStack:
             # free ports for the log servers, so that two stacks (yours and a test's) can run at once
             AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(free_port()),
             AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT=str(free_port()),
+            # the workers reach the Execution API at <base url>/execution/
             AIRFLOW__API__BASE_URL=self.url,
+            # every component signs or checks task tokens with one shared secret
             AIRFLOW__API_AUTH__JWT_SECRET=secrets.token_urlsafe(32),
             AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="5",
             **(self.extra_env or {}),
         )
         return env
 
-    def _stop_airflow(self, pid: int) -> None:
-        """SIGTERM the standalone process group, then SIGKILL what is left after 30 s."""
-        try:
-            os.killpg(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self._process is not None:
-                self._process.poll()  # reap our own child, or its zombie keeps the group alive
+    def _stop(self, pids: list[int]) -> None:
+        """SIGTERM the components' process groups, then SIGKILL what is left after 30 s."""
+
+        def alive(pid: int) -> bool:
             try:
                 os.killpg(pid, 0)
             except ProcessLookupError:
+                return False
+            return True
+
+        for pid in pids:
+            try:
+                os.killpg(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            for process in self._processes.values():
+                process.poll()  # reap our own children, or their zombies keep the groups alive
+            if not any(alive(pid) for pid in pids):
                 return
             time.sleep(0.2)
-        os.killpg(pid, signal.SIGKILL)
+        for pid in filter(alive, pids):
+            os.killpg(pid, signal.SIGKILL)
 
     def down(self) -> None:
         if not self._state_file.exists():
             return
-        state = json.loads(self._state_file.read_text())
-        if state["airflow_pid"]:
-            self._stop_airflow(state["airflow_pid"])
+        state = self.state()
+        self._stop(list(state.get("pids", {}).values()))
         LocalSns(state["moto_port"], pid_file=self.state_dir / "moto.pid").stop()
         if state["started_postgres"]:
             LocalPostgres(Path(state["pg_data"]), port=state["pg_port"]).stop()

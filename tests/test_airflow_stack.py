@@ -55,6 +55,23 @@ def test_the_health_endpoint_reports_every_component_healthy(stack):
     }
 
 
+def environment_of(pid: int) -> dict[str, str]:
+    raw = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
+    return dict(item.decode().split("=", 1) for item in raw if b"=" in item)
+
+
+def test_the_components_run_apart_and_only_the_workers_reach_the_pipeline_database(stack):
+    state = stack.state()
+    assert sorted(state["pids"]) == ["api-server", "dag-processor", "scheduler", "triggerer"]
+    api_db = state["api_server_covid_db"]
+    scheduler_db = environment_of(state["pids"]["scheduler"])["AIRFLOW_CONN_COVID_DB"]
+    assert scheduler_db == f"postgresql://postgres@127.0.0.1:{stack.pg_port}/covid"
+    # As on MWAA: the API server's covid_db leads nowhere.
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(api_db, connect_timeout=3).close()
+    psycopg.connect(scheduler_db, connect_timeout=3).close()
+
+
 def test_the_rest_api_refuses_anonymous_callers(stack):
     with pytest.raises(urllib.error.HTTPError) as refused:
         call(stack, "GET", "/api/v2/dags/covid_etl")

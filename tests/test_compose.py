@@ -251,6 +251,22 @@ def test_every_airflow_service_gets_the_connections_and_the_variable(service):
     assert names <= environment(service).keys()
 
 
+def networks(service: str) -> set[str]:
+    return set(SERVICES[service]["networks"])
+
+
+def test_like_mwaa_only_the_workers_share_a_network_with_the_pipeline_database():
+    assert networks("covid-db") == {"pipeline"}
+    assert networks("airflow-scheduler") >= {"airflow", "pipeline"}  # the LocalExecutor's workers
+    assert "pipeline" not in networks("airflow-apiserver")
+    assert set(COMPOSE["networks"]) == {"airflow", "pipeline"}
+
+
+def test_the_api_server_reaches_the_metadata_database_and_moto_but_not_covid_db():
+    assert networks("airflow-apiserver") & networks("airflow-db")
+    assert not networks("airflow-apiserver") & networks("covid-db")
+
+
 def test_covid_db_connection_reaches_the_covid_db_service(resolved_settings):
     db = environment("covid-db")
     conn = resolved_settings["connections"]["covid_db"]
