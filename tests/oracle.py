@@ -54,3 +54,10 @@ def last_counts(db_url: str) -> tuple[str, int, int, int]:
         return conn.execute(
             "SELECT status, rows_inserted, rows_updated, rows_unchanged FROM etl_runs ORDER BY id DESC LIMIT 1"
         ).fetchone()
+
+
+def revised_days(older: str, newer: str) -> list[str]:
+    """The days two NYT versions share whose cases or deaths differ, sorted."""
+    old = {row["date"]: (row["cases"], row["deaths"]) for row in _rows(older)}
+    new = {row["date"]: (row["cases"], row["deaths"]) for row in _rows(newer)}
+    return sorted(day for day in old.keys() & new.keys() if old[day] != new[day])

@@ -45,11 +45,16 @@ class CovidDay:
 
 @dataclass(frozen=True)
 class LoadResult:
-    """What one upsert did: rows inserted, updated and left unchanged."""
+    """What one load did to the days it brought: rows inserted, updated, left unchanged, and stale.
+
+    ``stale`` counts the incoming days whose values lost to a newer publication already loaded (they
+    differ from what the table keeps). A day can be both updated (one source won) and stale.
+    """
 
     inserted: int
     updated: int
     unchanged: int
+    stale: int = 0
 
     @property
     def total(self) -> int:
@@ -60,12 +65,38 @@ class LoadResult:
 
 
 @dataclass(frozen=True)
-class SourceFile:
-    """What the run read from one source: where from, its sha256 and how many rows it kept."""
+class Publication:
+    """One version of one source file, as a run loads it.
 
+    :param source: the source's label, ``NYT`` or ``JHU``.
+    :param url: where the run downloads it.
+    :param published_at: the commit time; for an unpinned download, the time its run started.
+    :param commit: the commit id, or None when unpinned (a URL override: whatever the URL serves).
+    :param sha256: the downloaded bytes' sha256, once known.
+    :param rows: the rows the run kept from it, once parsed.
+    """
+
+    source: str
     url: str
-    sha256: str
-    rows: int
+    published_at: datetime
+    commit: str | None = None
+    sha256: str | None = None
+    rows: int | None = None
+
+    @property
+    def pinned(self) -> bool:
+        return self.commit is not None
+
+    def ident(self, run_id: str) -> str:
+        """Its name among the source's publications: the commit, or the run that downloaded it."""
+        return self.commit or f"run:{run_id}"
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "published_at": self.published_at.isoformat()}
+
+    @classmethod
+    def from_json(cls, item: dict) -> Publication:
+        return cls(**{**item, "published_at": datetime.fromisoformat(item["published_at"])})
 
 
 @dataclass(frozen=True)
@@ -74,5 +105,5 @@ class RunInfo:
 
     run_id: str
     started_at: datetime
-    nyt: SourceFile | None = None
-    jhu: SourceFile | None = None
+    nyt: Publication | None = None
+    jhu: Publication | None = None
