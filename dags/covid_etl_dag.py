@@ -1,23 +1,30 @@
 """
 ### COVID-19 daily ETL (`covid_etl`)
 
-Once a day, loads the US national COVID-19 series into PostgreSQL:
+Once a day, loads the US national COVID-19 series into PostgreSQL, as the sources were published
+on the run's date:
 
-1. **fetch_nyt / fetch_jhu** download the New York Times `us.csv` (cases, deaths) and the Johns
-   Hopkins combined time series (recovered), with timeouts, retries, a size cap and a length check,
-   and stage each file (local disk, or S3 on MWAA: Variable `covid_etl_staging_uri`).
-2. **parse_nyt / parse_jhu** validate them: a malformed file fails the run at once (no retry), with
+1. **resolve_sources** finds, for the New York Times `us.csv` (cases, deaths) and the Johns Hopkins
+   combined time series (recovered), the newest commit at or before the run's data interval end
+   (a manual run without one: its `run_after`), through GitHub's REST API. When both were loaded
+   already, the run skips to the end and says so ("no new publication since ...").
+2. **fetch_nyt / fetch_jhu** download those versions, with timeouts, retries, a size cap and a
+   length check, and stage each file (local disk, or S3 on MWAA: Variable `covid_etl_staging_uri`).
+3. **parse_nyt / parse_jhu** validate them: a malformed file fails the run at once (no retry), with
    an error naming the source, the line and the value.
-3. **merge_sources** joins NYT and JHU's US rows on date. A JHU recovered count of 0 after an
+4. **merge_sources** joins NYT and JHU's US rows on date. A JHU recovered count of 0 after an
    earlier positive value means "not reported" and is stored as NULL.
-4. **upsert_days** inserts new days and updates changed ones in one transaction (connection
-   `covid_db`), and records the run in `etl_runs`.
-5. **publish_dashboard** reads what the COVID-19 dashboard shows and publishes it as its XCom: the
+5. **upsert_days** records both publications in the history and brings `covid_us_daily` to what
+   the newest publication of each source says (an older one loses: its days count as stale), in one
+   transaction (connection `covid_db`), and records the run in `etl_runs`.
+6. **publish_dashboard** reads what the COVID-19 dashboard shows and publishes it as its XCom: the
    API server, which serves the dashboard, cannot reach the database on MWAA. It runs whatever
-   happened before it, and **report_run** then fails the run if any task failed.
+   happened before it; **report_run** then sums the run up (SNS on success) and fails the run if
+   any task failed.
 
 SNS (Variable `covid_etl_sns_topic_arn`, connection `aws_default`) receives the counts on success
-and the error on failure. Trigger with config to load other files: params `nyt_url`, `jhu_url`.
+and the error on failure. Backfill to load past days as they were published. Trigger with config
+`nyt_url` / `jhu_url` to load fixed files instead (unpinned: they count as published at the run's start).
 """
 
 from __future__ import annotations
@@ -31,18 +38,28 @@ from covid_etl.callbacks import notify_success, record_and_notify_failure
 from covid_etl.errors import fail_fast
 
 
+def _url_param(source: str, what: str) -> Param:
+    return Param(
+        config.url_override(source),
+        type=["null", "string"],
+        description=f"{what}: a fixed URL to load instead of the publication pinned to the run's date",
+    )
+
+
 @dag(
     dag_id=config.DAG_ID,
     schedule="@daily",
-    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    # The sources' first days: runs for any date since can exist, for backfills. catchup=False keeps
+    # the scheduler from starting years of runs when the DAG is turned on.
+    start_date=datetime(2020, 1, 21, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
     doc_md=__doc__,
     tags=["covid-19", "etl", "postgres", "sns"],
     default_args={
         "owner": "data-engineering",
-        # Transient faults (network, 5xx, database) retry with exponential back-off; malformed
-        # input raises AirflowFailException and fails at once.
+        # Transient faults (network, 5xx, rate limits, database) retry with exponential back-off;
+        # malformed input raises AirflowFailException and fails at once.
         "retries": config.task_retries(),
         "retry_delay": timedelta(minutes=2),
         "retry_exponential_backoff": 2.0,
@@ -50,22 +67,37 @@ from covid_etl.errors import fail_fast
         "on_failure_callback": record_and_notify_failure,
     },
     params={
-        "nyt_url": Param(config.default_url("NYT"), type="string", description="NYT us.csv (date,cases,deaths)"),
-        "jhu_url": Param(config.default_url("JHU"), type="string", description="JHU combined time series"),
+        "nyt_url": _url_param("NYT", "NYT us.csv (date,cases,deaths)"),
+        "jhu_url": _url_param("JHU", "JHU combined time series"),
     },
 )
 def covid_etl():
+    # Skips the downloads and the load (not the last two tasks) when nothing new was published.
+    @task.short_circuit(ignore_downstream_trigger_rules=False)
+    def resolve_sources() -> dict | bool:
+        """Pin each source to its newest publication at the run's date; skip if all were loaded already."""
+        from airflow.providers.postgres.hooks.postgres import PostgresHook
+        from airflow.sdk import get_current_context
+
+        from covid_etl.steps import plan_run
+
+        context = get_current_context()
+        with fail_fast():
+            return plan_run(
+                context,
+                connect=lambda: PostgresHook(postgres_conn_id=config.POSTGRES_CONN_ID).get_conn(),
+            )
+
     @task
-    def fetch_source(source: str, url: str) -> dict:
-        """Download one source file and stage it for parsing."""
+    def fetch_source(publications: dict, source: str) -> dict:
+        """Download one source's publication and stage it for parsing."""
         from airflow.sdk import Variable, get_current_context
 
         from covid_etl.steps import fetch_to_staging
 
         with fail_fast():
             return fetch_to_staging(
-                source=source,
-                url=url,
+                publication=publications[source],
                 staging_uri=Variable.get(config.STAGING_VARIABLE, default=config.STAGING_URI),
                 run_id=get_current_context()["run_id"],
             )
@@ -73,39 +105,39 @@ def covid_etl():
     @task
     def parse_nyt(staged: dict) -> dict:
         """Validate the NYT file into days (date, cases, deaths)."""
-        from covid_etl.steps import parse_nyt_file
+        from covid_etl.steps import parse_nyt_file, staging_of_run
 
         with fail_fast():
-            return parse_nyt_file(staged)
+            return parse_nyt_file(staged, **staging_of_run())
 
     @task
     def parse_jhu(staged: dict) -> dict:
         """Validate the JHU file into the US days' recovered counts."""
-        from covid_etl.steps import parse_jhu_file
+        from covid_etl.steps import parse_jhu_file, staging_of_run
 
         with fail_fast():
-            return parse_jhu_file(staged)
+            return parse_jhu_file(staged, **staging_of_run())
 
     @task
     def merge_sources(nyt: dict, jhu: dict) -> dict:
         """Join the two series on date."""
-        from covid_etl.steps import merge_parsed
+        from covid_etl.steps import merge_parsed, staging_of_run
 
         with fail_fast():
-            return merge_parsed(nyt, jhu)
+            return merge_parsed(nyt, jhu, **staging_of_run())
 
-    @task(on_success_callback=notify_success)
+    @task
     def upsert_days(merged: dict) -> dict:
-        """Upsert the days into covid_us_daily and record the run, in one transaction."""
+        """Record both publications and bring covid_us_daily up to date, in one transaction."""
         from airflow.providers.postgres.hooks.postgres import PostgresHook
         from airflow.sdk import get_current_context
 
-        from covid_etl.steps import load_merged
+        from covid_etl.steps import load_merged, run_started_at
 
         context = get_current_context()
         conn = PostgresHook(postgres_conn_id=config.POSTGRES_CONN_ID).get_conn()
         try:
-            return load_merged(conn, merged, run_id=context["run_id"], started_at=context["dag_run"].start_date)
+            return load_merged(conn, merged, run_id=context["run_id"], started_at=run_started_at(context["dag_run"]))
         finally:
             conn.close()
 
@@ -123,21 +155,20 @@ def covid_etl():
         finally:
             conn.close()
 
-    # The run's state follows its last task: this one fails the run when any task failed (every failure
-    # was already reported by that task's callback, so it has none of its own).
-    @task(trigger_rule=TriggerRule.ALL_DONE, on_failure_callback=None, retries=0)
-    def report_run() -> None:
-        """Fail the run if any of its tasks failed."""
+    # The run's state follows its last task: this one fails the run when any task failed. Each failure
+    # was reported by that task's callback already, so it has no failure callback of its own.
+    @task(trigger_rule=TriggerRule.ALL_DONE, on_success_callback=notify_success, on_failure_callback=None, retries=0)
+    def report_run() -> dict:
+        """Sum the run up (its XCom `summary`, and SNS on success); fail it if any of its tasks failed."""
         from airflow.sdk import get_current_context
 
-        from covid_etl.steps import raise_if_any_task_failed
+        from covid_etl.steps import summarize_run
 
-        context = get_current_context()
-        states = context["ti"].get_task_states(dag_id=config.DAG_ID, run_ids=[context["run_id"]])
-        raise_if_any_task_failed(states[context["run_id"]], ignore={context["ti"].task_id})
+        return summarize_run(get_current_context())
 
-    nyt_file = fetch_source.override(task_id="fetch_nyt")("NYT", "{{ params.nyt_url }}")
-    jhu_file = fetch_source.override(task_id="fetch_jhu")("JHU", "{{ params.jhu_url }}")
+    publications = resolve_sources()
+    nyt_file = fetch_source.override(task_id="fetch_nyt")(publications, "NYT")
+    jhu_file = fetch_source.override(task_id="fetch_jhu")(publications, "JHU")
     loaded = upsert_days(merge_sources(parse_nyt(nyt_file), parse_jhu(jhu_file)))
     loaded >> publish_dashboard() >> report_run()
 

@@ -3,7 +3,7 @@
 No database and no SNS: this answers one question, "would today's files load?", before a user's run
 finds out. Per source it prints the bytes, sha256, data rows, the rows the pipeline keeps, their date
 range and the header it found. It exits non-zero, with the parse error, when any source fails.
-The URLs are the DAG's defaults: $COVID_ETL_<SOURCE>_URL, else the publishers' GitHub files.
+The URLs are $COVID_ETL_<SOURCE>_URL, else what the publishers' branches serve now on GitHub.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def check(source: str, url: str) -> dict:
 def main() -> int:
     failed = 0
     for source in PARSERS:
-        url = config.default_url(source)
+        url = config.live_url(source)
         try:
             found = check(source, url)
         except (RejectedInputError, OSError) as exc:

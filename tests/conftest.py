@@ -11,11 +11,12 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from support import ROOT
+from support import BACKFILL_DAYS, BACKFILL_FROM, ROOT
 
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="covid-etl-airflow-"))
 # The suite sets its own sources, database and retries: a developer's settings must not leak in.
@@ -30,6 +31,7 @@ os.environ.update(
 )
 
 from devstack import LocalPostgres, LocalSns, free_port  # noqa: E402
+from fake_github import FakeGitHub, real_repositories, with_daily_publications  # noqa: E402
 from local_http import FixtureServer  # noqa: E402
 
 
@@ -76,33 +78,61 @@ def airflow_metadata_db() -> Path:
 
 
 @pytest.fixture(scope="session")
-def local_airflow(tmp_path_factory, http_server):
-    """`make up`'s stack on free ports, its DAG's default sources local fixture files.
+def stack_github() -> FakeGitHub:
+    """The stack's GitHub: the real files, plus a NYT and a JHU commit a day before the backfill's days."""
+    server = FakeGitHub(with_daily_publications(BACKFILL_FROM - timedelta(days=1), BACKFILL_DAYS))
+    yield server
+    server.shutdown()
 
-    The DAG is unpaused at creation, so the scheduler starts a run of its own at once: it must read
-    local files (the tests run offline), not GitHub. ``sources`` are the same URLs, for a run's conf.
+
+@pytest.fixture(scope="session")
+def local_airflow(tmp_path_factory, http_server, stack_github):
+    """`make up`'s stack on free ports, pinning its runs through the fake GitHub.
+
+    The DAG is unpaused at creation, so the scheduler starts a run of its own at once: it must reach
+    the fake (the tests run offline), not GitHub. ``sources`` are fixed fixture URLs, for a run's conf.
     """
     from airflow_stack import AirflowStack
 
     state = tmp_path_factory.mktemp("airflow-stack")
-    sources = {
-        "nyt_url": http_server.url("files/real/nyt-us-2023-01-24.csv"),
-        "jhu_url": http_server.url("files/real/jhu-combined-2021-03-17.csv"),
-    }
     stack = AirflowStack(
         state_dir=state / "stack",
         pg_data=state / "pgdata",
         api_port=free_port(),
         pg_port=free_port(),
-        extra_env={
-            "COVID_ETL_NYT_URL": sources["nyt_url"],
-            "COVID_ETL_JHU_URL": sources["jhu_url"],
-            "AIRFLOW_VAR_COVID_ETL_STAGING_URI": (state / "staging").as_uri(),
-        },
+        extra_env={**stack_github.environment(), "AIRFLOW_VAR_COVID_ETL_STAGING_URI": (state / "staging").as_uri()},
     ).up()
-    stack.sources = sources
+    stack.sources = {
+        "nyt_url": http_server.url("files/real/nyt-us-2023-01-24.csv"),
+        "jhu_url": http_server.url("files/real/jhu-combined-2021-03-17.csv"),
+    }
     yield stack
     stack.down()
+
+
+@pytest.fixture(scope="session")
+def backfilled(local_airflow) -> dict:
+    """A backfill of BACKFILL_DAYS days through the stack's REST API (POST /api/v2/backfills), waited for.
+
+    Returns the backfill and its runs (run id, logical date, state)."""
+    from airflow_client import AirflowClient
+
+    api = AirflowClient.login(local_airflow)
+    api.wait_for_dag()
+    api.wait_for_all_runs()  # the scheduler's own first run
+    start = datetime.combine(BACKFILL_FROM, datetime.min.time(), tzinfo=UTC)
+    backfill = api.post(
+        "/api/v2/backfills",
+        {
+            "dag_id": "covid_etl",
+            "from_date": start.isoformat(),
+            "to_date": (start + timedelta(days=BACKFILL_DAYS - 1)).isoformat(),
+            "max_active_runs": 1,
+            "reprocess_behavior": "none",
+        },
+    )
+    runs = api.wait_for_all_runs(run_type="backfill", count=BACKFILL_DAYS, timeout=600)
+    return {"backfill": backfill, "runs": runs}
 
 
 @pytest.fixture
@@ -131,5 +161,37 @@ def run_dag(airflow_metadata_db, pipeline_env, http_server):
     def run(nyt_path: str, jhu_path: str = "files/jhu/combined-us-through-2021-09.csv"):
         dag_run = dag.test(run_conf={"nyt_url": http_server.url(nyt_path), "jhu_url": http_server.url(jhu_path)})
         return dag_run.state, {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def real_github() -> FakeGitHub:
+    """A fake GitHub serving the real files of tests/fixtures/real under their real commits."""
+    server = FakeGitHub(real_repositories())
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture
+def github(monkeypatch, real_github) -> FakeGitHub:
+    """The fake GitHub as the pipeline's GitHub (COVID_ETL_GITHUB_*), its request log emptied."""
+    for name, value in real_github.environment().items():
+        monkeypatch.setenv(name, value)
+    real_github.clear()
+    return real_github
+
+
+@pytest.fixture
+def run_pinned(airflow_metadata_db, pipeline_env, github):
+    """Run covid_etl once with dag.test() at a logical date, its sources pinned through the fake GitHub;
+    return (state, {task: state}, run id)."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    dag = DagBag(dag_folder=str(ROOT / "dags")).dags["covid_etl"]
+
+    def run(logical_date):
+        dag_run = dag.test(logical_date=logical_date)
+        return dag_run.state, {ti.task_id: ti.state for ti in dag_run.get_task_instances()}, dag_run.run_id
 
     return run

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import gzip
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
+# The days a backfill on the local stack runs for (conftest.backfilled); a NYT and a JHU commit a day
+# before each are in the stack's fake GitHub.
+BACKFILL_FROM, BACKFILL_DAYS = date(2021, 3, 10), 5
 
 
 def fixture_bytes(name: str, root: Path = FIXTURES) -> bytes:

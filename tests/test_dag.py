@@ -6,11 +6,10 @@ import json
 import os
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from covid_etl import config
 from covid_etl.callbacks import notify_success, record_and_notify_failure
 from support import ROOT
 
@@ -42,11 +41,12 @@ def test_has_owner_tags_and_its_docstring_as_documentation(dag):
     assert dag.doc_md and "covid_etl" in dag.doc_md and "upsert_days" in dag.doc_md
 
 
-def test_tasks_are_wired_fetch_parse_merge_upsert_publish_report(dag):
+def test_tasks_are_wired_resolve_fetch_parse_merge_upsert_publish_report(dag):
     upstream = {task.task_id: sorted(task.upstream_task_ids) for task in dag.tasks}
     assert upstream == {
-        "fetch_nyt": [],
-        "fetch_jhu": [],
+        "resolve_sources": [],
+        "fetch_nyt": ["resolve_sources"],
+        "fetch_jhu": ["resolve_sources"],
         "parse_nyt": ["fetch_nyt"],
         "parse_jhu": ["fetch_jhu"],
         "merge_sources": ["parse_jhu", "parse_nyt"],
@@ -64,7 +64,22 @@ def test_the_dashboard_is_published_whatever_happened_and_the_last_task_decides_
     assert (report.retries, report.on_failure_callback) == (0, [])
 
 
-WORK_TASKS = ("fetch_nyt", "fetch_jhu", "parse_nyt", "parse_jhu", "merge_sources", "upsert_days", "publish_dashboard")
+def test_a_run_whose_publications_were_all_loaded_skips_the_work_but_not_the_last_two_tasks(dag):
+    resolve = dag.get_task("resolve_sources")
+    assert type(resolve).__name__ == "_ShortCircuitDecoratedOperator"
+    assert resolve.ignore_downstream_trigger_rules is False
+
+
+WORK_TASKS = (
+    "resolve_sources",
+    "fetch_nyt",
+    "fetch_jhu",
+    "parse_nyt",
+    "parse_jhu",
+    "merge_sources",
+    "upsert_days",
+    "publish_dashboard",
+)
 
 
 def test_every_task_retries_with_exponential_backoff_and_reports_failure(dag):
@@ -75,10 +90,14 @@ def test_every_task_retries_with_exponential_backoff_and_reports_failure(dag):
         assert task.on_failure_callback == [record_and_notify_failure]
 
 
-def test_only_the_load_reports_success(dag):
+def test_only_the_run_report_announces_success(dag):
     with_success = {task.task_id for task in dag.tasks if task.on_success_callback}
-    assert with_success == {"upsert_days"}
-    assert dag.get_task("upsert_days").on_success_callback == [notify_success]
+    assert with_success == {"report_run"}
+    assert dag.get_task("report_run").on_success_callback == [notify_success]
+
+
+def test_runs_can_exist_back_to_the_sources_first_days_without_catching_up(dag):
+    assert dag.start_date == datetime(2020, 1, 21, tzinfo=UTC) and dag.catchup is False
 
 
 def test_the_retry_count_can_be_lowered_for_one_shot_runs():
@@ -90,9 +109,8 @@ def test_the_retry_count_can_be_lowered_for_one_shot_runs():
     assert _parse_in_subprocess(code, COVID_ETL_TASK_RETRIES="0") == [0]
 
 
-def test_params_default_to_the_public_github_files(dag):
-    assert dag.params["nyt_url"] == config.NYT_URL
-    assert dag.params["jhu_url"] == config.JHU_URL
+def test_without_url_params_a_run_loads_the_publications_pinned_to_its_date(dag):
+    assert dag.params["nyt_url"] is None and dag.params["jhu_url"] is None
 
 
 def _parse_in_subprocess(code: str, **env: str) -> dict:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from covid_etl.notifications import failure_message, publish, success_message
-from covid_etl.records import LoadResult
 
 
 @pytest.fixture
@@ -14,14 +13,26 @@ def aws_default(monkeypatch, sns_inbox):
     return sns_inbox
 
 
+SUMMARY = {
+    "status": "success",
+    "run_id": "scheduled__2026-11-27",
+    "inserted": 3,
+    "updated": 2,
+    "unchanged": 1095,
+    "stale": 4,
+    "first_date": "2020-01-21",
+    "last_date": "2023-01-24",
+    "nyt_url": "https://raw.githubusercontent.com/nytimes/covid-19-data/8fe52ad7c803df0f03d7/us.csv",
+    "nyt_commit": "8fe52ad7c803df0f03d71a97571b608d53529713",
+    "nyt_published_at": "2023-01-25T12:00:00+00:00",
+    "jhu_url": "http://mirror/jhu.csv",
+    "jhu_commit": None,
+    "jhu_published_at": "2026-11-27T00:00:05+00:00",
+}
+
+
 def test_a_success_message_reaches_the_topic_with_the_counts(aws_default):
-    subject, body = success_message(
-        run_id="scheduled__2026-11-27",
-        result=LoadResult(inserted=3, updated=2, unchanged=1095),
-        first_date="2020-01-21",
-        last_date="2023-01-24",
-        duration_seconds=42.4,
-    )
+    subject, body = success_message(SUMMARY, duration_seconds=42.4)
     assert publish(topic_arn=aws_default.topic_arn, subject=subject, message=body, aws_conn_id="aws_default")
     [received] = aws_default.received()
     assert received["subject"] == "covid_etl succeeded: 3 inserted, 2 updated"
@@ -29,10 +40,20 @@ def test_a_success_message_reaches_the_topic_with_the_counts(aws_default):
         "Rows inserted: 3",
         "Rows updated: 2",
         "Rows unchanged: 1095",
+        "Rows stale (lost to a newer publication): 4",
         "Dates loaded: 2020-01-21 to 2023-01-24",
         "scheduled__2026-11-27 succeeded in 42 s",
+        "NYT: commit 8fe52ad7c803 of 2023-01-25T12:00:00+00:00",
+        "JHU: http://mirror/jhu.csv (unpinned)",
     ):
         assert line in received["message"]
+
+
+def test_a_run_with_nothing_new_says_since_when(aws_default):
+    skipped = {**SUMMARY, "status": "skipped", "no_new_publication_since": "2023-01-25T12:00:00+00:00"}
+    subject, body = success_message(skipped, duration_seconds=3)
+    assert subject == "covid_etl succeeded: no new publication"
+    assert "no new publication since 2023-01-25T12:00:00+00:00" in body and "nothing was downloaded" in body
 
 
 def test_a_failure_message_names_task_source_error_and_log(aws_default):

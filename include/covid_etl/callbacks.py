@@ -14,18 +14,21 @@ from typing import Any
 
 from covid_etl import config
 from covid_etl.notifications import failure_message, publish, success_message
-from covid_etl.records import LoadResult, RunInfo, SourceFile
+from covid_etl.records import Publication, RunInfo
+from covid_etl.steps import publication_of, run_started_at
 
 log = logging.getLogger(__name__)
 
 # What a failing task was working on, for the failure message.
 SOURCE_OF_TASK = {
+    "resolve_sources": "GitHub (the sources' publications)",
     "fetch_nyt": "NYT",
     "parse_nyt": "NYT",
     "fetch_jhu": "JHU",
     "parse_jhu": "JHU",
     "merge_sources": "NYT and JHU",
     "upsert_days": f"PostgreSQL (connection {config.POSTGRES_CONN_ID})",
+    "publish_dashboard": f"PostgreSQL (connection {config.POSTGRES_CONN_ID})",
 }
 
 
@@ -36,47 +39,54 @@ def _topic_arn() -> str | None:
 
 
 def _started_at(context: Any) -> datetime:
-    return context["dag_run"].start_date or datetime.now(UTC)
+    return run_started_at(context["dag_run"])
 
 
 def notify_success(context: Any) -> None:
-    """Publish the counts the load task returned."""
+    """Publish the run's summary (report_run's return value): its counts, or that nothing was new."""
     ti = context["ti"]
-    loaded = ti.xcom_pull(task_ids=ti.task_id)
-    result = LoadResult(inserted=loaded["inserted"], updated=loaded["updated"], unchanged=loaded["unchanged"])
+    summary = ti.xcom_pull(task_ids=ti.task_id)
     subject, body = success_message(
-        run_id=ti.run_id,
-        result=result,
-        first_date=loaded["first_date"],
-        last_date=loaded["last_date"],
-        duration_seconds=(datetime.now(UTC) - _started_at(context)).total_seconds(),
+        summary, duration_seconds=(datetime.now(UTC) - _started_at(context)).total_seconds()
     )
     publish(topic_arn=_topic_arn(), subject=subject, message=body, aws_conn_id=config.AWS_CONN_ID)
 
 
-def _known_source(context: Any, fetch_task: str, param: str) -> SourceFile:
-    fetched = context["ti"].xcom_pull(task_ids=fetch_task) or {}
-    return SourceFile(url=fetched.get("url") or context["params"][param], sha256=fetched.get("sha256"), rows=None)
+def _known_publication(context: Any, source: str) -> Publication | None:
+    """What the run knew of a source's publication when it failed: fetched, else resolved, else nothing."""
+    ti = context["ti"]
+    fetched = ti.xcom_pull(task_ids=f"fetch_{source.lower()}") or {}
+    resolved = (ti.xcom_pull(task_ids="resolve_sources") or {}).get(source) or {}
+    known = fetched or resolved
+    if not known:
+        url = context["params"].get(f"{source.lower()}_url")
+        return Publication(source=source, url=url, published_at=_started_at(context)) if url else None
+    return publication_of(known)
 
 
 def record_and_notify_failure(context: Any) -> None:
-    """Record the failed run in ``etl_runs`` (after the load's rollback) and publish the error."""
+    """Record the failed run in ``etl_runs`` (after the load's rollback), keep the error for report_run
+    (XCom ``error``), and publish it."""
     ti = context["ti"]
     error = str(context.get("exception") or "unknown error")
     try:
+        ti.xcom_push(key="error", value=error)
+    except Exception:
+        log.exception("Could not keep the error of %s for the run's summary", ti.task_id)
+    try:
         from airflow.providers.postgres.hooks.postgres import PostgresHook
 
-        from covid_etl.loader import record_failed_run
+        from covid_etl.loader import record_run
 
         run = RunInfo(
             run_id=ti.run_id,
             started_at=_started_at(context),
-            nyt=_known_source(context, "fetch_nyt", "nyt_url"),
-            jhu=_known_source(context, "fetch_jhu", "jhu_url"),
+            nyt=_known_publication(context, "NYT"),
+            jhu=_known_publication(context, "JHU"),
         )
         conn = PostgresHook(postgres_conn_id=config.POSTGRES_CONN_ID).get_conn()
         try:
-            record_failed_run(conn, run, f"{ti.task_id}: {error}")
+            record_run(conn, run, status="failed", error=f"{ti.task_id}: {error}")
         finally:
             conn.close()
     except Exception:

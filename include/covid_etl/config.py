@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import os
 
+from covid_etl.sources import SOURCES
+
 DAG_ID = "covid_etl"
 POSTGRES_CONN_ID = "covid_db"
 AWS_CONN_ID = "aws_default"
+# Optional: its password is a GitHub token, which lifts the API's limit of 60 requests an hour.
+GITHUB_CONN_ID = "github_default"
 SNS_TOPIC_VARIABLE = "covid_etl_sns_topic_arn"
 STAGING_VARIABLE = "covid_etl_staging_uri"
 
-NYT_URL = "https://raw.githubusercontent.com/nytimes/covid-19-data/master/us.csv"
-JHU_URL = "https://raw.githubusercontent.com/datasets/covid-19/main/data/time-series-19-covid-combined.csv"
+GITHUB_API_URL = "https://api.github.com"
+GITHUB_RAW_URL = "https://raw.githubusercontent.com"
 # Where downloads wait between the fetch and parse tasks: local disk by default; on MWAA an S3 prefix
 # (set the Variable), since the two tasks may run on different workers.
 STAGING_URI = "file:///tmp/covid_etl/staging"
@@ -22,7 +26,21 @@ def task_retries() -> int:
     return int(os.environ.get("COVID_ETL_TASK_RETRIES", "3"))
 
 
-def default_url(source: str) -> str:
-    """The URL a run uses for ``source`` unless its params say otherwise: $COVID_ETL_<SOURCE>_URL or GitHub's."""
-    built_in = {"NYT": NYT_URL, "JHU": JHU_URL}[source]
-    return os.environ.get(f"COVID_ETL_{source}_URL") or built_in
+def url_override(source: str) -> str | None:
+    """$COVID_ETL_<SOURCE>_URL: a fixed URL to load instead of the pinned publication, or None."""
+    return os.environ.get(f"COVID_ETL_{source}_URL") or None
+
+
+def github_api_url() -> str:
+    """GitHub's REST API: $COVID_ETL_GITHUB_API_URL, else api.github.com."""
+    return os.environ.get("COVID_ETL_GITHUB_API_URL") or GITHUB_API_URL
+
+
+def github_raw_url() -> str:
+    """Where GitHub serves files by commit: $COVID_ETL_GITHUB_RAW_URL, else raw.githubusercontent.com."""
+    return os.environ.get("COVID_ETL_GITHUB_RAW_URL") or GITHUB_RAW_URL
+
+
+def live_url(source: str) -> str:
+    """What the source's branch serves now (for `make check-sources`): the override, else the branch head."""
+    return url_override(source) or SOURCES[source].raw_url(github_raw_url())

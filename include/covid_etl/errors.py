@@ -47,6 +47,10 @@ class IncompleteDownloadError(IOError):
     """The body ended before the length the server announced: a network fault, worth a retry."""
 
 
+class RateLimitedError(IOError):
+    """The server (GitHub) asks to come back later than we are willing to wait: worth a retry then."""
+
+
 @contextmanager
 def fail_fast() -> Iterator[None]:
     """Re-raise a :class:`RejectedInputError` as Airflow's AirflowFailException, which skips retries."""

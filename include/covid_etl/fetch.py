@@ -1,21 +1,28 @@
-"""Download a source file over HTTP(S), with timeouts, retries, a size cap and a length check."""
+"""Download a source file over HTTP(S), with timeouts, retries, a size cap, a length check, and patience
+with rate limits."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from covid_etl.errors import DownloadRejectedError, IncompleteDownloadError
+from covid_etl.errors import DownloadRejectedError, IncompleteDownloadError, RateLimitedError
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
+# The longest a request waits for a rate limit to reset before giving up (the task then retries).
+MAX_RATE_LIMIT_WAIT = 15 * 60.0
 _CHUNK = 1024 * 1024
+USER_AGENT = "covid-etl (Apache Airflow pipeline)"
 
 
 @dataclass(frozen=True)
@@ -31,7 +38,50 @@ class Download:
         return hashlib.sha256(self.body).hexdigest()
 
 
-def _session(retries: int, backoff: float) -> requests.Session:
+def rate_limit_delay(status: int, headers: Mapping[str, str], now: float) -> float | None:
+    """Seconds to wait before retrying a rate-limited answer, as the answer says; None if it is not one.
+
+    GitHub answers 403 or 429 with ``Retry-After`` (seconds, or an HTTP date) or with
+    ``X-RateLimit-Remaining: 0`` and ``X-RateLimit-Reset`` (epoch seconds). A 403 without them is a refusal.
+    """
+    if status not in (403, 429):
+        return None
+    retry_after = headers.get("Retry-After")
+    if retry_after is not None:
+        if retry_after.strip().isdigit():
+            return float(retry_after)
+        return max(0.0, parsedate_to_datetime(retry_after).timestamp() - now)
+    if headers.get("X-RateLimit-Remaining") == "0" and headers.get("X-RateLimit-Reset", "").isdigit():
+        return max(0.0, int(headers["X-RateLimit-Reset"]) - now)
+    return 60.0 if status == 429 else None
+
+
+def get_patiently(
+    session: requests.Session,
+    url: str,
+    *,
+    source: str,
+    max_wait: float = MAX_RATE_LIMIT_WAIT,
+    sleep=time.sleep,
+    **kwargs,
+) -> requests.Response:
+    """GET ``url``; when rate-limited, wait as long as the answer says (up to ``max_wait``) and ask again.
+
+    :raises RateLimitedError: the limit resets later than ``max_wait`` from now: a transient fault.
+    """
+    while True:
+        response = session.get(url, **kwargs)
+        delay = rate_limit_delay(response.status_code, response.headers, time.time())
+        if delay is None:
+            return response
+        response.close()
+        if delay > max_wait:
+            raise RateLimitedError(f"{source} {url}: rate limited (HTTP {response.status_code}) for {delay:.0f} s more")
+        log.warning("%s %s: rate limited (HTTP %s); waiting %.0f s", source, url, response.status_code, delay)
+        sleep(delay + 1)
+
+
+def session_with_retries(retries: int, backoff: float) -> requests.Session:
     retry = Retry(
         total=retries,
         backoff_factor=backoff,
@@ -54,6 +104,7 @@ def download(
     max_bytes: int = DEFAULT_MAX_BYTES,
     retries: int = 3,
     backoff: float = 1.0,
+    max_rate_limit_wait: float = MAX_RATE_LIMIT_WAIT,
 ) -> Download:
     """Fetch ``url`` whole, or raise.
 
@@ -64,12 +115,21 @@ def download(
     :param max_bytes: the largest body accepted.
     :param retries: attempts after the first on connection errors and 5xx answers.
     :param backoff: the base of urllib3's exponential back-off between those attempts, in seconds.
+    :param max_rate_limit_wait: the longest to wait for a rate limit to reset, in seconds.
     """
     # identity encoding: the body's length must then equal Content-Length, which proves it complete.
-    headers = {"Accept-Encoding": "identity", "User-Agent": "covid-etl (Apache Airflow pipeline)"}
-    with _session(retries, backoff) as session:
+    headers = {"Accept-Encoding": "identity", "User-Agent": USER_AGENT}
+    with session_with_retries(retries, backoff) as session:
         try:
-            response = session.get(url, headers=headers, timeout=(connect_timeout, read_timeout), stream=True)
+            response = get_patiently(
+                session,
+                url,
+                source=source,
+                max_wait=max_rate_limit_wait,
+                headers=headers,
+                timeout=(connect_timeout, read_timeout),
+                stream=True,
+            )
         except requests.RequestException as exc:
             raise OSError(f"{source} {url}: download failed: {exc}") from exc
         with response:

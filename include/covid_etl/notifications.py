@@ -4,22 +4,45 @@ from __future__ import annotations
 
 import logging
 
-from covid_etl.records import LoadResult
-
 log = logging.getLogger(__name__)
 
 
-def success_message(
-    *, run_id: str, result: LoadResult, first_date: str, last_date: str, duration_seconds: float
-) -> tuple[str, str]:
-    """Subject and body for a run that loaded its data."""
-    subject = f"covid_etl succeeded: {result.inserted} inserted, {result.updated} updated"
+def _published(summary: dict, source: str) -> str:
+    prefix = source.lower()
+    commit = summary.get(f"{prefix}_commit")
+    if not summary.get(f"{prefix}_url"):
+        return f"{source}: not resolved"
+    if commit is None:
+        return f"{source}: {summary[f'{prefix}_url']} (unpinned)"
+    return f"{source}: commit {commit[:12]} of {summary[f'{prefix}_published_at']}"
+
+
+def success_message(summary: dict, *, duration_seconds: float) -> tuple[str, str]:
+    """Subject and body for a run that loaded its data, or found nothing new to load.
+
+    :param summary: report_run's summary of the run (covid_etl/report.py).
+    :param duration_seconds: how long the run took.
+    """
+    run_id = summary["run_id"]
+    sources = "\n".join(_published(summary, source) for source in ("NYT", "JHU"))
+    if summary["status"] == "skipped":
+        since = summary["no_new_publication_since"]
+        subject = "covid_etl succeeded: no new publication"
+        body = (
+            f"covid_etl run {run_id} succeeded in {duration_seconds:.0f} s: no new publication since {since}.\n"
+            "Every resolved commit was loaded by an earlier run; nothing was downloaded or written.\n"
+            f"{sources}"
+        )
+        return subject, body
+    subject = f"covid_etl succeeded: {summary['inserted']} inserted, {summary['updated']} updated"
     body = (
         f"covid_etl run {run_id} succeeded in {duration_seconds:.0f} s.\n"
-        f"Rows inserted: {result.inserted}\n"
-        f"Rows updated: {result.updated}\n"
-        f"Rows unchanged: {result.unchanged}\n"
-        f"Dates loaded: {first_date} to {last_date}"
+        f"Rows inserted: {summary['inserted']}\n"
+        f"Rows updated: {summary['updated']}\n"
+        f"Rows unchanged: {summary['unchanged']}\n"
+        f"Rows stale (lost to a newer publication): {summary['stale']}\n"
+        f"Dates loaded: {summary['first_date']} to {summary['last_date']}\n"
+        f"{sources}"
     )
     return subject, body
 

@@ -1,40 +1,91 @@
 """The work of each task, as plain functions over JSON-friendly values (what XCom carries).
 
-Downloads are staged as files (local disk, or S3 on MWAA) rather than passed through XCom: the JHU
-file is tens of megabytes, and XCom lives in the metadata database.
+Files are staged (local disk, or S3 on MWAA) rather than passed through XCom, which lives in the
+metadata database: downloads as they came, and each step's rows as small CSV files. XCom carries only
+where they are, their hashes, counts and dates.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import re
-from datetime import date, datetime
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
 
+from covid_etl import config
 from covid_etl.fetch import download
-from covid_etl.merge import merge_us
+from covid_etl.github import resolve_publication
+from covid_etl.merge import merge_us, reported_recovered
 from covid_etl.parsing import parse_jhu_us, parse_nyt
-from covid_etl.records import CovidDay, JhuDay, LoadResult, NytDay, RunInfo, SourceFile
+from covid_etl.records import CovidDay, JhuDay, LoadResult, NytDay, Publication, RunInfo
+from covid_etl.sources import SOURCES
 
 log = logging.getLogger(__name__)
 
 
-def staged_path(staging_uri: str, run_id: str, source: str):
-    """Where a run's download of ``source`` is kept: <staging>/<run id>/<source>.csv."""
+def staged_path(staging_uri: str, run_id: str, name: str):
+    """Where a run keeps one of its files: <staging>/<run id>/<name>."""
     from airflow.sdk import ObjectStoragePath
 
     safe_run_id = re.sub(r"[^A-Za-z0-9._-]", "_", run_id)
-    return ObjectStoragePath(staging_uri.rstrip("/")) / safe_run_id / f"{source.lower()}.csv"
+    return ObjectStoragePath(staging_uri.rstrip("/")) / safe_run_id / name
 
 
-def fetch_to_staging(*, source: str, url: str, staging_uri: str, run_id: str) -> dict:
-    """Download ``url`` whole and stage it; return where it is and its sha256."""
-    fetched = download(url, source=source)
+def _write_rows(path, header: Iterable[str], rows: Iterable[Iterable]) -> None:
+    """Stage rows as CSV (None as an empty field)."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(["" if value is None else value for value in row] for row in rows)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text.getvalue())
+
+
+def _read_rows(path: str) -> list[list[str]]:
+    from airflow.sdk import ObjectStoragePath
+
+    return list(csv.reader(io.StringIO(ObjectStoragePath(path).read_text())))[1:]
+
+
+def _count(value: str) -> int | None:
+    return int(value) if value else None
+
+
+def resolve_publications(
+    *,
+    until: datetime,
+    run_started_at: datetime,
+    overrides: Mapping[str, str | None],
+    api_base: str,
+    raw_base: str,
+    token: str | None,
+) -> dict[str, dict]:
+    """Each source's publication for this run: pinned to the newest commit at or before ``until``, or,
+    where ``overrides`` gives a URL, that URL unpinned (counting as published when the run started)."""
+    publications = {}
+    for label, source in SOURCES.items():
+        url = overrides.get(label)
+        if url:
+            publication = Publication(source=label, url=url, published_at=run_started_at)
+            log.info("%s: unpinned, %s", label, url)
+        else:
+            publication = resolve_publication(source, until, api_base=api_base, raw_base=raw_base, token=token)
+        publications[label] = publication.to_json()
+    return publications
+
+
+def fetch_to_staging(*, publication: dict, staging_uri: str, run_id: str) -> dict:
+    """Download a publication whole and stage it; return it with where it is and its sha256."""
+    source = publication["source"]
+    fetched = download(publication["url"], source=source)
     sha256 = fetched.sha256  # hashes the whole body: once
-    path = staged_path(staging_uri, run_id, source)
+    path = staged_path(staging_uri, run_id, f"{source.lower()}.csv")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(fetched.body)
     log.info("Staged %s (%s bytes, sha256 %s) at %s", source, len(fetched.body), sha256, path)
-    return {"source": source, "url": url, "sha256": sha256, "bytes": len(fetched.body), "path": str(path)}
+    return {**publication, "sha256": sha256, "bytes": len(fetched.body), "path": str(path)}
 
 
 def _read_staged(staged: dict) -> str:
@@ -45,66 +96,170 @@ def _read_staged(staged: dict) -> str:
     return body.decode("utf-8-sig", errors="replace")
 
 
-def parse_nyt_file(staged: dict) -> dict:
-    """Validate the staged NYT file; return its days as [date, cases, deaths] rows."""
-    days = parse_nyt(_read_staged(staged), location=staged["url"])
-    log.info("NYT: %s valid days, %s to %s", len(days), days[0].date, days[-1].date)
-    return {**staged, "rows": len(days), "days": [[d.date.isoformat(), d.cases, d.deaths] for d in days]}
-
-
-def parse_jhu_file(staged: dict) -> dict:
-    """Validate the staged JHU file; return the US national days as [date, recovered] rows."""
-    days = parse_jhu_us(_read_staged(staged), location=staged["url"])
-    log.info("JHU: %s valid US days, %s to %s", len(days), days[0].date, days[-1].date)
-    return {**staged, "rows": len(days), "days": [[d.date.isoformat(), d.recovered] for d in days]}
-
-
-def merge_parsed(nyt: dict, jhu: dict) -> dict:
-    """Join the two parsed series on date; keep each source's provenance for ``etl_runs``."""
-    merged = merge_us(
-        [NytDay(date.fromisoformat(d), cases, deaths) for d, cases, deaths in nyt["days"]],
-        [JhuDay(date.fromisoformat(d), recovered) for d, recovered in jhu["days"]],
-    )
-    log.info("Merged %s days, %s to %s", len(merged), merged[0].date, merged[-1].date)
+def _parsed(staged: dict, path, days: list) -> dict:
     return {
-        "nyt": source_file(nyt),
-        "jhu": source_file(jhu),
-        "days": [day.to_json() for day in merged],
+        **{key: value for key, value in staged.items() if key != "path"},
+        "rows": len(days),
+        "first_date": days[0].date.isoformat(),
+        "last_date": days[-1].date.isoformat(),
+        "days_path": str(path),
     }
 
 
-def source_file(parsed: dict) -> dict:
-    """The provenance part of a fetch or parse result."""
-    return {"url": parsed["url"], "sha256": parsed.get("sha256"), "rows": parsed.get("rows")}
+def parse_nyt_file(staged: dict, *, staging_uri: str, run_id: str) -> dict:
+    """Validate the staged NYT file; stage its days as date,cases,deaths."""
+    days = parse_nyt(_read_staged(staged), location=staged["url"])
+    log.info("NYT: %s valid days, %s to %s", len(days), days[0].date, days[-1].date)
+    path = staged_path(staging_uri, run_id, "nyt-days.csv")
+    _write_rows(path, ("date", "cases", "deaths"), ((d.date.isoformat(), d.cases, d.deaths) for d in days))
+    return _parsed(staged, path, days)
+
+
+def parse_jhu_file(staged: dict, *, staging_uri: str, run_id: str) -> dict:
+    """Validate the staged JHU file; stage the US national days as date,recovered (as reported)."""
+    days = parse_jhu_us(_read_staged(staged), location=staged["url"])
+    log.info("JHU: %s valid US days, %s to %s", len(days), days[0].date, days[-1].date)
+    path = staged_path(staging_uri, run_id, "jhu-days.csv")
+    _write_rows(path, ("date", "recovered"), ((d.date.isoformat(), d.recovered) for d in days))
+    return _parsed(staged, path, days)
+
+
+def _nyt_days(parsed: dict) -> list[NytDay]:
+    return [NytDay(date.fromisoformat(d), int(c), int(x)) for d, c, x in _read_rows(parsed["days_path"])]
+
+
+def _jhu_days(parsed: dict) -> list[JhuDay]:
+    return [JhuDay(date.fromisoformat(d), int(r)) for d, r in _read_rows(parsed["days_path"])]
+
+
+def merge_parsed(nyt: dict, jhu: dict, *, staging_uri: str, run_id: str) -> dict:
+    """Join the two parsed series on date and stage the result; keep each publication for the load."""
+    merged = merge_us(_nyt_days(nyt), _jhu_days(jhu))
+    log.info("Merged %s days, %s to %s", len(merged), merged[0].date, merged[-1].date)
+    path = staged_path(staging_uri, run_id, "merged.csv")
+    rows = ((d.date.isoformat(), d.cases, d.deaths, d.recovered) for d in merged)
+    _write_rows(path, ("date", "cases", "deaths", "recovered"), rows)
+    return {
+        "nyt": nyt,
+        "jhu": jhu,
+        "days": len(merged),
+        "first_date": merged[0].date.isoformat(),
+        "last_date": merged[-1].date.isoformat(),
+        "merged_path": str(path),
+    }
+
+
+def publication_of(parsed: dict) -> Publication:
+    """The Publication record of a fetch or parse result."""
+    fields = ("source", "url", "published_at", "commit", "sha256", "rows")
+    return Publication.from_json({field: parsed.get(field) for field in fields})
 
 
 def load_merged(conn, merged: dict, *, run_id: str, started_at: datetime) -> dict:
-    """Upsert the merged days in one transaction; return the counts and the date range."""
-    from covid_etl.loader import load_days
+    """Load the run's two publications and bring covid_us_daily up to date, in one transaction."""
+    from covid_etl.loader import load_national
 
-    days = [CovidDay.from_json(row) for row in merged["days"]]
+    days = [
+        CovidDay(date.fromisoformat(d), int(c), int(x), _count(r)) for d, c, x, r in _read_rows(merged["merged_path"])
+    ]
     run = RunInfo(
-        run_id=run_id,
-        started_at=started_at,
-        nyt=SourceFile(**merged["nyt"]),
-        jhu=SourceFile(**merged["jhu"]),
+        run_id=run_id, started_at=started_at, nyt=publication_of(merged["nyt"]), jhu=publication_of(merged["jhu"])
     )
-    result: LoadResult = load_days(conn, days, run)
-    return {**result.to_json(), "first_date": days[0].date.isoformat(), "last_date": days[-1].date.isoformat()}
+    result: LoadResult = load_national(
+        conn,
+        nyt=_nyt_days(merged["nyt"]),
+        jhu_recovered=reported_recovered(_jhu_days(merged["jhu"])),
+        merged=days,
+        run=run,
+    )
+    return {**result.to_json(), "first_date": merged["first_date"], "last_date": merged["last_date"]}
 
 
-FAILED_STATES = frozenset({"failed", "upstream_failed"})
+def staging_of_run() -> dict:
+    """The staging location and run id of the running task, as the staging steps take them."""
+    from airflow.sdk import Variable, get_current_context
+
+    return {
+        "staging_uri": Variable.get(config.STAGING_VARIABLE, default=config.STAGING_URI),
+        "run_id": get_current_context()["run_id"],
+    }
 
 
-def raise_if_any_task_failed(states: dict[str, str | None], *, ignore: set[str]) -> None:
-    """Raise if any task of the run (but those in ``ignore``) ended failed or upstream_failed.
+def run_started_at(dag_run) -> datetime:
+    """When the run started. ``dag.test()`` (and so `make run`) sets a run's start_date to its logical
+    date, which may lie years back; its run_after is the real time it was asked to run."""
+    moments = [moment for moment in (dag_run.start_date, dag_run.run_after) if moment is not None]
+    return max(moments) if moments else datetime.now(UTC)
 
-    :param states: each task's state in this run, as Airflow reports it.
-    :param ignore: tasks not to consider (the caller itself).
+
+def github_token() -> str | None:
+    """The password of the optional connection github_default, else None (60 API requests an hour)."""
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        return Connection.get(config.GITHUB_CONN_ID).password or None
+    except AirflowNotFoundException:
+        return None
+
+
+def plan_run(context, *, connect) -> dict | bool:
+    """resolve_sources: the run's publications by source, or False when all were loaded already.
+
+    A pinned run looks up the newest commits at or before its data interval's end (a manual run
+    without one: its run_after). When an earlier successful run loaded every one of them, this run is
+    recorded as skipped in etl_runs, notes why in its XCom ``skipped``, and returns False.
     """
-    failed = sorted(task for task, state in states.items() if state in FAILED_STATES and task not in ignore)
-    if failed:
-        from airflow.sdk.exceptions import AirflowFailException
+    from covid_etl.loader import loaded_publications, record_run
 
-        raise AirflowFailException(f"tasks failed in this run: {', '.join(failed)}")
-    log.info("Every task of the run succeeded or was skipped")
+    dag_run = context["dag_run"]
+    until = context.get("data_interval_end") or dag_run.run_after
+    started_at = run_started_at(dag_run)
+    publications = resolve_publications(
+        until=until,
+        run_started_at=started_at,
+        overrides={"NYT": context["params"].get("nyt_url"), "JHU": context["params"].get("jhu_url")},
+        api_base=config.github_api_url(),
+        raw_base=config.github_raw_url(),
+        token=github_token(),
+    )
+    records = {label: Publication.from_json(item) for label, item in publications.items()}
+    if not all(record.pinned for record in records.values()):
+        return publications
+    conn = connect()
+    try:
+        if len(loaded_publications(conn, list(records.values()))) < len(records):
+            return publications
+        run = RunInfo(run_id=context["run_id"], started_at=started_at, nyt=records["NYT"], jhu=records["JHU"])
+        record_run(conn, run, status="skipped")
+    finally:
+        conn.close()
+    since = max(record.published_at for record in records.values()).isoformat()
+    log.info("No new publication since %s: every resolved commit was loaded by an earlier run", since)
+    context["ti"].xcom_push(key="skipped", value={"since": since, "publications": publications})
+    return False
+
+
+def summarize_run(context) -> dict:
+    """report_run: the run's summary, pushed as XCom ``summary``; raises if any task failed."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from covid_etl.report import failed_tasks, summarize
+
+    ti, run_id = context["ti"], context["run_id"]
+    states = ti.get_task_states(dag_id=config.DAG_ID, run_ids=[run_id])[run_id]
+    failed = failed_tasks(states, ignore={ti.task_id})
+    summary = summarize(
+        run_id=run_id,
+        states=states,
+        errors={task: ti.xcom_pull(task_ids=task, key="error") for task in failed if states[task] == "failed"},
+        publications=ti.xcom_pull(task_ids="resolve_sources") or None,
+        skipped=ti.xcom_pull(task_ids="resolve_sources", key="skipped"),
+        loaded=ti.xcom_pull(task_ids="upsert_days"),
+        reporter=ti.task_id,
+    )
+    ti.xcom_push(key="summary", value=summary)
+    log.info("Run summary: %s", summary)
+    if summary["status"] == "failed":
+        raise AirflowFailException(summary["error"])
+    return summary
