@@ -16,15 +16,21 @@ from support import ROOT
 
 @pytest.fixture
 def make_run(db_url, http_server, tmp_path):
-    def run(nyt: str, jhu: str = "jhu/combined-us-through-2021-09.csv") -> tuple[int, list[str]]:
+    """Run `make run`'s driver on this test's database: on fixture files when given (unpinned), else
+    pinned through whatever GitHub ``extra`` names; return (exit code, output lines)."""
+
+    def run(nyt: str | None, jhu: str | None = "jhu/combined-us-through-2021-09.csv", **extra: str):
         env = {
             **os.environ,
             "COVID_ETL_DB_URL": db_url,
-            "COVID_ETL_NYT_URL": http_server.url(f"files/{nyt}"),
-            "COVID_ETL_JHU_URL": http_server.url(f"files/{jhu}"),
             "PYTHONPATH": str(ROOT / "scripts"),
             "AIRFLOW_VAR_COVID_ETL_STAGING_URI": (tmp_path / "staging").as_uri(),
+            **extra,
         }
+        if nyt:
+            env["COVID_ETL_NYT_URL"] = http_server.url(f"files/{nyt}")
+        if jhu and nyt:
+            env["COVID_ETL_JHU_URL"] = http_server.url(f"files/{jhu}")
         for name in ("AIRFLOW_HOME", "AIRFLOW_CONN_COVID_DB", "AIRFLOW_VAR_COVID_ETL_SNS_TOPIC_ARN"):
             env.pop(name, None)
         done = subprocess.run(
@@ -75,3 +81,33 @@ def test_loads_the_real_current_layout_files_and_changes_nothing_on_the_second_r
     second = json.loads(lines[-1])
     assert code == 0 and (second["inserted"], second["updated"], second["unchanged"]) == (0, 0, len(expected))
     assert stored_table(db_url) == expected
+
+
+def test_a_later_day_then_an_earlier_one_keeps_the_later_publications_and_reports_the_stale_days(
+    make_run, db_url, real_github
+):
+    real_github.clear()
+    later = independent_merge("real/nyt-us-2023-01-24.csv", "real/jhu-combined-2021-03-17.csv")
+    earlier = independent_merge("real/nyt-us-2020-08-13.csv", "real/jhu-combined-2020-12-14.csv")
+
+    code, lines = make_run(None, None, COVID_ETL_LOGICAL_DATE="2023-02-01", **real_github.environment())
+    first = json.loads(lines[-1])
+    assert code == 0 and (first["status"], first["inserted"], first["stale"]) == ("success", len(later), 0), lines
+    assert first["nyt_commit"] == "8fe52ad7c803df0f03d71a97571b608d53529713"
+
+    code, lines = make_run(None, None, COVID_ETL_LOGICAL_DATE="2020-12-20", **real_github.environment())
+    second = json.loads(lines[-1])
+    stale = sum(1 for day, values in earlier.items() if later[day] != values)
+    assert code == 0 and second["jhu_commit"] == "2d989d956ea5fd7c5c43537bb9fc17912c18e02d"
+    assert (second["inserted"], second["updated"], second["stale"], second["unchanged"]) == (
+        0,
+        0,
+        stale,
+        len(earlier) - stale,
+    )
+    assert stale > 0 and stored_table(db_url) == later
+    with psycopg.connect(db_url) as conn:
+        between = conn.execute(
+            "SELECT date::text, cases, deaths, recovered FROM covid_us_daily_as_of('2021-01-01T00:00:00Z')"
+        ).fetchall()
+    assert {day: (cases, deaths, recovered) for day, cases, deaths, recovered in between} == earlier
