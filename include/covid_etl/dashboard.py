@@ -10,6 +10,7 @@ reads with the caller's permissions checked. The document is a contract with
 from __future__ import annotations
 
 import logging
+from bisect import bisect_left
 from collections.abc import Sequence
 from contextlib import closing
 from datetime import date, datetime
@@ -19,8 +20,13 @@ from covid_etl.sql import read_sql
 
 log = logging.getLogger(__name__)
 
-PAYLOAD_VERSION = 1
+PAYLOAD_VERSION = 2
 RUN_LIMIT = 10
+# The most history entries the document carries (about 25 bytes each): beyond it, publications are
+# thinned (see thin_history), so the document stays far below the megabyte an XCom should not exceed.
+MAX_HISTORY_ENTRIES = 20_000
+# The values each source contributes, in the order the history's rows carry them.
+SOURCE_VALUES = {"NYT": ("cases", "deaths"), "JHU": ("recovered",)}
 UNDEFINED_TABLE = "42P01"
 
 
@@ -45,8 +51,72 @@ def _as_date(value: date | str) -> date:
     return value if isinstance(value, date) else date.fromisoformat(value)
 
 
+def _iso(value: datetime | str | None) -> str | None:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def thin_history(changes: list[list], publications: int, keep_every: int) -> list[list]:
+    """The changes as they would be had only every ``keep_every``-th publication (and the last) been loaded.
+
+    Each change [publication index, day offset, values...] moves to the next kept publication; per kept
+    publication and day the latest change wins, and one that repeats the day's previous value is dropped.
+    """
+    kept = sorted({*range(keep_every - 1, publications, keep_every), publications - 1})
+
+    def bucket(index: int) -> int:
+        return kept[bisect_left(kept, index)]
+
+    latest: dict[tuple[int, int], list] = {}
+    for change in changes:
+        latest[(bucket(change[0]), change[1])] = [bucket(change[0]), *change[1:]]
+    thinned, previous = [], {}
+    for change in sorted(latest.values(), key=lambda c: (c[0], c[1])):
+        if previous.get(change[1]) != change[2:]:
+            thinned.append(change)
+            previous[change[1]] = change[2:]
+    return thinned
+
+
+def history_columns(
+    publications: Sequence[Sequence[Any]], history: Sequence[Sequence[Any]], *, max_entries: int = MAX_HISTORY_ENTRIES
+) -> dict[str, Any]:
+    """The history, compactly: per source its publications [published_at, commit] in order, and its changes
+    [publication index, day offset from first_date, values...] (NYT: cases, deaths; JHU: recovered).
+
+    When there are more than ``max_entries`` changes, publications are thinned (every 2nd, 4th, ...
+    kept) until they fit, and ``thinned_to_every`` says how far.
+    """
+    index: dict[tuple[str, str], int] = {}
+    listed: dict[str, list] = {source: [] for source in SOURCE_VALUES}
+    for source, ident, commit, published_at in publications:
+        index[(source, ident)] = len(listed[source])
+        listed[source].append([_iso(published_at), commit])
+    first = min((_as_date(row[2]) for row in history), default=None)
+    full: dict[str, list] = {source: [] for source in SOURCE_VALUES}
+    for source, ident, day, cases, deaths, recovered in history:
+        values = {"cases": cases, "deaths": deaths, "recovered": recovered}
+        full[source].append(
+            [index[(source, ident)], (_as_date(day) - first).days, *(values[v] for v in SOURCE_VALUES[source])]
+        )
+    changes, keep_every = full, 1
+    while sum(map(len, changes.values())) > max_entries:
+        keep_every *= 2
+        changes = {source: thin_history(full[source], len(listed[source]), keep_every) for source in SOURCE_VALUES}
+    return {
+        "first_date": first and first.isoformat(),
+        "thinned_to_every": keep_every,
+        **{source: {"publications": listed[source], "changes": changes[source]} for source in SOURCE_VALUES},
+    }
+
+
 def build_payload(
-    *, days: Sequence[Sequence[Any]], runs: Sequence[dict], last_success_at: datetime | str | None, run_id: str
+    *,
+    days: Sequence[Sequence[Any]],
+    runs: Sequence[dict],
+    last_success_at: datetime | str | None,
+    run_id: str,
+    publications: Sequence[Sequence[Any]] = (),
+    history: Sequence[Sequence[Any]] = (),
 ) -> dict[str, Any]:
     """The published document.
 
@@ -54,14 +124,16 @@ def build_payload(
     :param runs: the last rows of etl_runs, newest first, as JSON objects.
     :param last_success_at: when the last successful run finished, or None.
     :param run_id: the run publishing it.
+    :param publications: [source, ident, commit, published_at] per loaded publication, in publication order.
+    :param history: [source, ident, date, cases, deaths, recovered] per change, in publication order.
     """
-    moment = last_success_at.isoformat() if isinstance(last_success_at, datetime) else last_success_at
     return {
         "version": PAYLOAD_VERSION,
         "run_id": run_id,
         "national": daily_columns(days),
         "runs": list(runs),
-        "last_success_at": moment,
+        "last_success_at": _iso(last_success_at),
+        "history": history_columns(publications, history),
     }
 
 
@@ -70,13 +142,20 @@ def read_payload(conn: Any, *, run_id: str) -> dict[str, Any]:
     try:
         with closing(conn.cursor()) as cursor:
             cursor.execute(read_sql("dashboard"), {"run_limit": RUN_LIMIT})
-            days, runs, last_success_at = cursor.fetchone()
+            days, runs, last_success_at, publications, history = cursor.fetchone()
     except Exception as exc:
         if UNDEFINED_TABLE not in (getattr(exc, "pgcode", None), getattr(exc, "sqlstate", None)):
             raise
         conn.rollback()
         log.info("The pipeline's tables do not exist yet: publishing an empty dashboard")
-        days, runs, last_success_at = [], [], None
-    payload = build_payload(days=days, runs=runs, last_success_at=last_success_at, run_id=run_id)
-    log.info("Dashboard: %s days, %s runs", len(days), len(runs))
+        days, runs, last_success_at, publications, history = [], [], None, [], []
+    payload = build_payload(
+        days=days,
+        runs=runs,
+        last_success_at=last_success_at,
+        run_id=run_id,
+        publications=publications,
+        history=history,
+    )
+    log.info("Dashboard: %s days, %s runs, %s history entries", len(days), len(runs), len(history))
     return payload

@@ -10,6 +10,7 @@ producer. No token: 401; an invalid token or a user without that right: 403.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, date
 from functools import cache
 from pathlib import Path
 from typing import Annotated
@@ -24,6 +25,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from covid_dashboard import DAG_ID
 from covid_dashboard.data import fetch_dashboard
+from covid_dashboard.history import end_of
 from covid_dashboard.page import render_page
 
 log = logging.getLogger(__name__)
@@ -84,12 +86,36 @@ def create_app() -> FastAPI:
     # Sync handlers: FastAPI runs them in its thread pool, so the read of the metadata database does
     # not block the API server's event loop.
     @app.get("/", response_class=HTMLResponse)
-    def dashboard_page(user: Reader) -> HTMLResponse:
-        return HTMLResponse(render_page(fetch_dashboard()), headers={"Cache-Control": "no-store"})
+    def dashboard_page(user: Reader, as_of: date | None = None, day: date | None = None) -> HTMLResponse:
+        dashboard = fetch_dashboard(as_of=end_of(as_of, UTC) if as_of else None)
+        return HTMLResponse(render_page(dashboard, day=day), headers={"Cache-Control": "no-store"})
 
     @app.get("/api/daily")
-    def daily_series(user: Reader) -> JSONResponse:
-        return JSONResponse(fetch_dashboard().to_json(), headers={"Cache-Control": "no-store"})
+    def daily_series(user: Reader, as_of: date | None = None) -> JSONResponse:
+        dashboard = fetch_dashboard(as_of=end_of(as_of, UTC) if as_of else None)
+        return JSONResponse(dashboard.to_json(), headers={"Cache-Control": "no-store"})
+
+    @app.get("/api/revisions")
+    def revisions(user: Reader, day: date | None = None) -> JSONResponse:
+        history = fetch_dashboard().history
+        body = {
+            "publications": [
+                {
+                    "source": release.source,
+                    "published_at": release.published_at.isoformat(),
+                    "commit": release.commit,
+                    "days_revised": revised,
+                }
+                for release, revised in history.revision_counts()
+            ],
+            "thinned_to_every": history.thinned_to_every,
+        }
+        if day is not None:
+            body["day"] = {
+                source: [{"published_at": c.release.published_at.isoformat(), "values": c.values} for c in changes]
+                for source, changes in history.of_day(day).items()
+            }
+        return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
     # The navigation icon is fetched by an <img>, which sends the cookie too; nothing secret in it.
     @app.get("/static/icon.svg", include_in_schema=False)

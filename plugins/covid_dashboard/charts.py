@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from html import escape
 
 Value = int | float | None
@@ -69,6 +69,17 @@ def value_axis(values: Sequence[float]) -> Axis:
     high = max(0.0, *values) if values else 1.0
     if high == low:
         high = low + 1
+    step = nice_step(high - low)
+    low, high = math.floor(low / step) * step, math.ceil(high / step) * step
+    count = round((high - low) / step)
+    return Axis(low, high, tuple(low + i * step for i in range(count + 1)))
+
+
+def tight_axis(values: Sequence[float]) -> Axis:
+    """A y axis around the values only (not from 0): revisions are small next to the counts they revise."""
+    low, high = min(values), max(values)
+    if high == low:
+        low, high = low - 1, high + 1
     step = nice_step(high - low)
     low, high = math.floor(low / step) * step, math.ceil(high / step) * step
     count = round((high - low) / step)
@@ -144,15 +155,23 @@ class _Scale:
 
 
 def _axes(scale: _Scale, dates: Sequence[date]) -> Iterator[str]:
+    yield from _y_axis(scale, format_count)
+    yield from _x_axis(scale, dates)
+
+
+def _y_axis(scale: _Scale, label) -> Iterator[str]:
     yield '<g class="axis y">'
     for tick in scale.axis.ticks:
         y = scale.y(tick)
         zero = " zero" if tick == 0 else ""
         yield (
             f'<line class="grid{zero}" x1="{MARGIN_LEFT}" x2="{WIDTH - MARGIN_RIGHT}" y1="{y}" y2="{y}"/>'
-            f'<text x="{MARGIN_LEFT - 6}" y="{y}" dy="0.32em" text-anchor="end">{format_count(tick)}</text>'
+            f'<text x="{MARGIN_LEFT - 6}" y="{y}" dy="0.32em" text-anchor="end">{label(tick)}</text>'
         )
     yield "</g>"
+
+
+def _x_axis(scale: _Scale, dates: Sequence[date]) -> Iterator[str]:
     yield '<g class="axis x">'
     bottom = MARGIN_TOP + PLOT_HEIGHT
     for tick in month_ticks(dates[0], dates[-1]):
@@ -215,4 +234,47 @@ def render_chart(chart: Chart) -> str:
     for series in sorted(chart.series, key=lambda s: s.weight != "raw"):
         parts.extend(_line(scale, series, chart.dates))
     parts.append("</svg>")
+    return "".join(parts)
+
+
+def render_step_chart(chart_id: str, title: str, points: Sequence[tuple[datetime, Value]]) -> str:
+    """A day's published value over publication time, as steps: each value holds until the next one.
+
+    Every publication is a ``<circle>`` with ``data-published-at`` and ``data-value`` (none for None).
+    """
+    head = (
+        f'<svg class="chart step" id="chart-{chart_id}" viewBox="0 0 {WIDTH} {HEIGHT}" '
+        f'role="img" aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">'
+    )
+    known = [(moment, float(value)) for moment, value in points if value is not None]
+    if not known:
+        empty = f'<text class="empty" x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle">Not reported</text>'
+        return f"{head}{empty}</svg>"
+    first, last = known[0][0], max(known[-1][0], known[0][0] + timedelta(days=1))
+    span = (last - first).total_seconds()
+    y_scale = _Scale((first.date(), last.date()), tight_axis([value for _, value in known]))
+
+    def x(moment: datetime) -> float:
+        return round(MARGIN_LEFT + (moment - first).total_seconds() / span * PLOT_WIDTH, 1)
+
+    # Revisions are a few units on counts of millions: ticks above the lowest one say how much more.
+    low = y_scale.axis.low
+    parts = [head, *_y_axis(y_scale, lambda tick: format_count(tick) if tick == low else f"+{tick - low:,.0f}")]
+    # Horizontal until the next publication, then vertical to its value; the last holds to the edge.
+    path = [f"M{x(known[0][0])} {y_scale.y(known[0][1])}"]
+    path += [f"H{x(moment)} V{y_scale.y(value)}" for moment, value in known[1:]]
+    path.append(f"H{WIDTH - MARGIN_RIGHT}")
+    parts.append(f'<path class="line main s-step" d="{" ".join(path)}"/>')
+    parts.append('<g class="points steps">')
+    parts.extend(
+        f'<circle cx="{x(moment)}" cy="{y_scale.y(value)}" r="3" data-published-at="{moment.isoformat()}" '
+        f'data-value="{format_value(int(value) if value.is_integer() else value)}"/>'
+        for moment, value in known
+    )
+    parts.append("</g>")
+    bottom = MARGIN_TOP + PLOT_HEIGHT
+    parts.append(
+        f'<g class="axis x"><text x="{MARGIN_LEFT}" y="{bottom + 16}">{first:%Y-%m-%d}</text>'
+        f'<text x="{WIDTH - MARGIN_RIGHT}" y="{bottom + 16}" text-anchor="end">{last:%Y-%m-%d}</text></g></svg>'
+    )
     return "".join(parts)

@@ -9,17 +9,18 @@ Airflow's metadata database, which the API server does reach.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from covid_dashboard import DAG_ID, PUBLISHER_TASK_ID
+from covid_dashboard.history import History
 
 log = logging.getLogger(__name__)
 
 # The version of the published document this plugin reads (include/covid_etl/dashboard.py).
-PAYLOAD_VERSION = 1
+PAYLOAD_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ class Run:
     first_date: date | None
     last_date: date | None
     error: str | None
+    # Incoming days that lost to a newer publication (None for runs before pinned publications).
+    rows_stale: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -72,6 +75,7 @@ class Run:
             "rows_inserted": self.rows_inserted,
             "rows_updated": self.rows_updated,
             "rows_unchanged": self.rows_unchanged,
+            "rows_stale": self.rows_stale,
             "first_date": self.first_date and self.first_date.isoformat(),
             "last_date": self.last_date and self.last_date.isoformat(),
             "error": self.error,
@@ -95,10 +99,14 @@ class Dashboard:
     last_success_at: datetime | None
     # None until a run of the DAG has published the dashboard.
     publication: Publication | None = None
+    history: History = field(default_factory=lambda: History.from_json(None))
+    # Set when the days are the table as it stood then (from the history), not as it is.
+    as_of: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         published = self.publication
         return {
+            "as_of": self.as_of and self.as_of.isoformat(),
             "published_at": published and published.published_at.isoformat(),
             "published_by": published and published.run_id,
             "last_success_at": self.last_success_at and self.last_success_at.isoformat(),
@@ -166,27 +174,45 @@ def run_from_json(item: dict[str, Any]) -> Run:
         first_date=_optional_date(item["first_date"]),
         last_date=_optional_date(item["last_date"]),
         error=item["error"],
+        rows_stale=item.get("rows_stale"),
     )
 
 
-def dashboard_from_payload(payload: dict[str, Any], publication: Publication) -> Dashboard:
-    """Adapt the document publish_dashboard wrote."""
+def columns_of(rows: list[tuple[date, int, int, int | None]]) -> tuple[date | None, list, list, list]:
+    """[date, cases, deaths, recovered] rows by date as (first date, one list per column, None on holes)."""
+    if not rows:
+        return None, [], [], []
+    first = rows[0][0]
+    span = (rows[-1][0] - first).days + 1
+    cases, deaths, recovered = [None] * span, [None] * span, [None] * span
+    for day, c, d, r in rows:
+        offset = (day - first).days
+        cases[offset], deaths[offset], recovered[offset] = c, d, r
+    return first, cases, deaths, recovered
+
+
+def dashboard_from_payload(
+    payload: dict[str, Any], publication: Publication, *, as_of: datetime | None = None
+) -> Dashboard:
+    """Adapt the document publish_dashboard wrote; with ``as_of``, the days as the table stood then."""
     if payload.get("version") != PAYLOAD_VERSION:
         raise ValueError(f"dashboard document version {payload.get('version')!r}, this plugin reads {PAYLOAD_VERSION}")
-    national = payload["national"]
-    days = (
-        derive_days(
-            date.fromisoformat(national["first_date"]), national["cases"], national["deaths"], national["recovered"]
-        )
-        if national["first_date"]
-        else ()
-    )
+    history = History.from_json(payload.get("history"))
+    if as_of is None:
+        national = payload["national"]
+        first_date = national["first_date"] and date.fromisoformat(national["first_date"])
+        columns = (first_date, national["cases"], national["deaths"], national["recovered"])
+    else:
+        columns = columns_of(history.as_of(as_of))
+    days = derive_days(*columns) if columns[0] else ()
     last_success_at = payload["last_success_at"]
     return Dashboard(
         days=days,
         runs=tuple(run_from_json(item) for item in payload["runs"]),
         last_success_at=_timestamp(last_success_at) if last_success_at else None,
         publication=publication,
+        history=history,
+        as_of=as_of,
     )
 
 
@@ -216,10 +242,11 @@ def latest_publication() -> tuple[dict[str, Any], Publication] | None:
         return XComModel.deserialize_value(row), Publication(run_id=row.run_id, published_at=row.timestamp)
 
 
-def fetch_dashboard() -> Dashboard:
-    """What the page shows: the newest published document, or EMPTY before the first one."""
+def fetch_dashboard(as_of: datetime | None = None) -> Dashboard:
+    """What the page shows: the newest published document (the table as of ``as_of`` if given), or
+    EMPTY before the first one."""
     found = latest_publication()
     if found is None:
         log.info("No run of %s has published the dashboard yet", DAG_ID)
         return EMPTY
-    return dashboard_from_payload(*found)
+    return dashboard_from_payload(*found, as_of=as_of)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from html import escape
 
-from covid_dashboard.charts import Chart, Series, render_chart
+from covid_dashboard.charts import Chart, Series, render_chart, render_step_chart
 from covid_dashboard.data import Dashboard, Day, Run
+from covid_dashboard.history import History
 
 # Colours per series key, shared by the lines and their legend swatches.
 COLOURS = {
@@ -51,6 +52,9 @@ td.n { text-align: right; font-variant-numeric: tabular-nums; }
 .status-success { color: #2e7d32; font-weight: 600; } .status-failed { color: #b3261e; font-weight: 600; }
 td.error { max-width: 420px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; color: #b3261e; }
 .empty-state { padding: 24px; border: 1px dashed #cbd5e0; border-radius: 6px; color: #4a5568; }
+#controls { display: flex; gap: 14px; align-items: center; font-size: .9rem; margin: 4px 0 8px; }
+.as-of { background: #fffbea; border: 1px solid #f6e05e; border-radius: 6px; padding: 6px 10px; }
+svg .s-step { stroke: #4a5568; } svg .points.steps circle { fill: #4a5568; }
 """
 
 # Hover read-out from the points' data attributes; the page works without it.
@@ -137,7 +141,7 @@ def _runs_table(runs: Iterable[Run]) -> str:
         "<tr>"
         f'<td>{format_time(r.started_at)}</td><td class="status-{escape(r.status)}">{escape(r.status)}</td>'
         f'<td class="n">{_count(r.rows_inserted)}</td><td class="n">{_count(r.rows_updated)}</td>'
-        f'<td class="n">{_count(r.rows_unchanged)}</td>'
+        f'<td class="n">{_count(r.rows_unchanged)}</td><td class="n">{_count(r.rows_stale)}</td>'
         f"<td>{r.first_date or ''} – {r.last_date or ''}</td>"
         f"<td><code>{escape(r.run_id)}</code></td>"
         f'<td class="error" title="{escape(r.error or "")}">{escape(r.error or "")}</td>'
@@ -148,12 +152,71 @@ def _runs_table(runs: Iterable[Run]) -> str:
         return '<p class="empty-state">No runs recorded yet.</p>'
     return (
         '<table id="runs"><thead><tr><th>Started</th><th>Status</th><th>Inserted</th><th>Updated</th>'
-        f"<th>Unchanged</th><th>Dates</th><th>Run</th><th>Error</th></tr></thead><tbody>{rows}</tbody></table>"
+        "<th>Unchanged</th><th>Stale</th><th>Dates</th><th>Run</th><th>Error</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
     )
 
 
-def render_page(dashboard: Dashboard) -> str:
-    """The whole HTML document."""
+# The revisions table lists at most this many publications, newest first.
+REVISION_ROWS = 60
+
+
+def _controls(dashboard: Dashboard, day: date | None) -> str:
+    as_of = dashboard.as_of.date().isoformat() if dashboard.as_of else ""
+    banner = (
+        f'<p class="as-of" id="as-of">As the table stood on <time>{as_of}</time>: only the publications '
+        'committed by the end of that day. <a href="./">Back to now</a></p>'
+        if dashboard.as_of
+        else ""
+    )
+    return (
+        '<form id="controls" method="get">'
+        f'<label>As of <input type="date" name="as_of" value="{as_of}"></label> '
+        f'<label>Revisions of day <input type="date" name="day" value="{day.isoformat() if day else ""}"></label> '
+        f"<button>Show</button></form>{banner}"
+    )
+
+
+def _revisions(history: History, day: date | None) -> str:
+    counts = history.revision_counts()
+    if not counts:
+        return '<p class="empty-state">No publication loaded yet.</p>'
+    rows = "".join(
+        f'<tr data-source="{release.source}" data-published-at="{release.published_at.isoformat()}">'
+        f"<td>{release.source}</td><td>{format_time(release.published_at)}</td>"
+        f"<td><code>{escape((release.commit or 'unpinned')[:12])}</code></td>"
+        f'<td class="n">{revised:,}</td></tr>'
+        for release, revised in counts[:REVISION_ROWS]
+    )
+    older = len(counts) - REVISION_ROWS
+    more = f'<p class="meta">and {older} older publications.</p>' if older > 0 else ""
+    thinned = (
+        f'<p class="meta">Only every {history.thinned_to_every}th publication fits in the published document.</p>'
+        if history.thinned_to_every > 1
+        else ""
+    )
+    table = (
+        '<table id="revisions"><thead><tr><th>Source</th><th>Published</th><th>Commit</th>'
+        f"<th>Days revised</th></tr></thead><tbody>{rows}</tbody></table>{more}{thinned}"
+    )
+    if day is None:
+        return table
+    of_day = history.of_day(day)
+    steps = "".join(
+        f"<figure><figcaption>{escape(title)}</figcaption>"
+        + render_step_chart(chart_id, title, [(c.release.published_at, c.values[position]) for c in of_day[source]])
+        + "</figure>"
+        for chart_id, title, source, position in (
+            ("step-cases", "Cases (NYT)", "NYT", 0),
+            ("step-deaths", "Deaths (NYT)", "NYT", 1),
+            ("step-recovered", "Recovered (JHU)", "JHU", 0),
+        )
+    )
+    return f'{table}<h3 id="day-trace">Published values of {day.isoformat()}</h3><div class="charts">{steps}</div>'
+
+
+def render_page(dashboard: Dashboard, *, day: date | None = None) -> str:
+    """The whole HTML document; ``day``: whose published values to trace in the revisions view."""
     if dashboard.days:
         body = (
             _summary(dashboard.days)
@@ -186,6 +249,8 @@ def render_page(dashboard: Dashboard) -> str:
         f'<time id="last-success">{format_time(dashboard.last_success_at)}</time>'
         " · cases and deaths: The New York Times; recovered: Johns Hopkins CSSE. "
         'Data as JSON: <a href="api/daily">api/daily</a></p>'
-        f'{body}<h2>Last runs</h2>{_runs_table(dashboard.runs)}<div id="tip"></div>'
-        f"<script>{SCRIPT}</script></body></html>"
+        f"{_controls(dashboard, day)}{body}"
+        f"<h2>Last runs</h2>{_runs_table(dashboard.runs)}"
+        f"<h2>Revisions</h2>{_revisions(dashboard.history, day or dashboard.history.most_revised_day())}"
+        f'<div id="tip"></div><script>{SCRIPT}</script></body></html>'
     )

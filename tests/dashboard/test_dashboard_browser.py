@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import UTC
+from datetime import UTC, datetime
 
 import httpx
 import psycopg
@@ -30,6 +30,18 @@ from devstack import LocalPostgres
 from oracle import independent_merge
 
 SCREENSHOT = ROOT / "docs" / "images" / "dashboard.png"
+REVISIONS_SCREENSHOT = ROOT / "docs" / "images" / "revisions.png"
+# The revisions view is read as of this day, tracing this day's published values (after the backfill).
+AS_OF, TRACED_DAY = "2021-03-12", "2021-03-08"
+EXTRACT_REVISIONS = """(() => ({
+  cases: [...document.querySelectorAll('g.points[data-series="cases"] circle')].map(
+    c => [c.dataset.date, Number(c.dataset.value)]),
+  asOf: document.querySelector('#as-of time') && document.querySelector('#as-of time').textContent,
+  revisions: [...document.querySelectorAll('#revisions tbody tr')].map(
+    tr => [tr.dataset.source, tr.dataset.publishedAt, Number(tr.cells[3].textContent.replace(/,/g, ''))]),
+  steps: Object.fromEntries([...document.querySelectorAll('svg.step')].map(svg => [svg.id,
+    [...svg.querySelectorAll('circle')].map(c => [c.dataset.publishedAt, Number(c.dataset.value)])])),
+}))()"""
 # What the stack's runs load (tests/conftest.py, local_airflow): the real current-layout files.
 NYT, JHU = "real/nyt-us-2023-01-24.csv", "real/jhu-combined-2021-03-17.csv"
 VIEWPORT = (1280, 1180)
@@ -60,7 +72,7 @@ EXTRACT = """(() => {
 CHARTS_READY = """(() => {
   const frame = document.querySelector('iframe[title="COVID-19"]');
   const doc = frame && frame.contentDocument;
-  return !!doc && doc.readyState === 'complete' && doc.querySelectorAll('svg.chart').length === 5;
+  return !!doc && doc.readyState === 'complete' && doc.querySelectorAll('svg.chart:not(.step)').length === 5;
 })()"""
 
 
@@ -94,7 +106,7 @@ def wait(predicate, what: str, timeout: float):
 
 
 @pytest.fixture(scope="module")
-def loaded(stack, api):
+def loaded(stack, api, backfilled):
     """Trigger covid_etl through the REST API on the fixture files; wait until no run is active.
 
     Returns the rows of covid_us_daily and etl_runs as the dashboard must show them."""
@@ -148,7 +160,22 @@ def dashboard(stack, loaded, tmp_path_factory):
         screenshot = browser.screenshot(
             SCREENSHOT if os.environ.get("UPDATE_SCREENSHOT") else ROOT / "build" / "dashboard.png"
         )
-    return {"nav": nav, "page_url": page_url, "screenshot": screenshot, **seen}
+        # The revisions view and the "as of" control, as a user submits them: the page's own form.
+        browser.navigate(f"{stack.url}/covid/")
+        browser.wait_for("!!document.querySelector('#controls')", "the dashboard's controls")
+        browser.evaluate(
+            f"document.querySelector('input[name=as_of]').value = '{AS_OF}';"
+            f"document.querySelector('input[name=day]').value = '{TRACED_DAY}';"
+            "document.querySelector('#controls').submit()"
+        )
+        browser.wait_for("!!document.querySelector('#as-of') && !!document.querySelector('svg.step')", "the as-of view")
+        revisions = browser.evaluate(EXTRACT_REVISIONS)
+        revisions["url"] = browser.evaluate("location.href")
+        browser.evaluate("document.getElementById('revisions').scrollIntoView()")
+        browser.screenshot(
+            REVISIONS_SCREENSHOT if os.environ.get("UPDATE_SCREENSHOT") else ROOT / "build" / "revisions.png"
+        )
+    return {"nav": nav, "page_url": page_url, "screenshot": screenshot, "revisions_view": revisions, **seen}
 
 
 @pytest.mark.parametrize("path", ["/covid/", "/covid/api/daily"])
@@ -243,9 +270,16 @@ def test_the_last_successful_load_and_the_last_runs_are_shown(dashboard, loaded)
     last_success = max(r["finished_at"] for r in runs if r["status"] == "success")
 
     assert dashboard["lastSuccess"] == last_success.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    shown = [(cells[1], cells[2], cells[3], cells[4], cells[6]) for cells in dashboard["runs"]]
+    shown = [(cells[1], cells[2], cells[3], cells[4], cells[5], cells[7]) for cells in dashboard["runs"]]
     assert shown == [
-        (r["status"], count(r["rows_inserted"]), count(r["rows_updated"]), count(r["rows_unchanged"]), r["run_id"])
+        (
+            r["status"],
+            count(r["rows_inserted"]),
+            count(r["rows_updated"]),
+            count(r["rows_unchanged"]),
+            count(r["rows_stale"]),
+            r["run_id"],
+        )
         for r in runs[:10]
     ]
     assert loaded["run_id"] in [r["run_id"] for r in runs]
@@ -257,3 +291,49 @@ def test_a_screenshot_of_the_dashboard_is_saved(dashboard):
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert (int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")) == VIEWPORT
     assert len(png) < 400_000
+
+
+def _db(stack):
+    return connect(LocalPostgres(stack.pg_data, port=stack.pg_port).url)
+
+
+def test_the_as_of_view_plots_the_table_as_the_backfilled_publications_made_it_then(stack, dashboard):
+    view = dashboard["revisions_view"]
+    with _db(stack) as conn:
+        rows = conn.execute(
+            "SELECT date::text, cases"
+            " FROM covid_us_daily_as_of(%s::date + interval '1 day' - interval '1 microsecond')",
+            (AS_OF,),
+        ).fetchall()
+    assert view["asOf"] == AS_OF and f"as_of={AS_OF}" in view["url"]
+    assert [tuple(point) for point in view["cases"]] == [tuple(row) for row in rows]
+    assert rows[-1][0] == "2021-03-11"  # the NYT publication of 2021-03-12 ends the day before
+
+
+def test_the_revisions_table_counts_the_days_each_publication_revised(stack, dashboard):
+    with _db(stack) as conn:
+        expected = conn.execute(
+            "SELECT p.source, p.published_at, count(r.date) FROM covid_publications p"
+            " LEFT JOIN covid_us_daily_revisions r ON r.source = p.source AND r.published_at = p.published_at"
+            " GROUP BY p.source, p.published_at ORDER BY p.published_at DESC, p.source DESC"
+        ).fetchall()
+    shown = [
+        (source, datetime.fromisoformat(at), count) for source, at, count in dashboard["revisions_view"]["revisions"]
+    ]
+    assert shown == [(source, at, count) for source, at, count in expected]
+    assert any(count == 3 for source, _, count in shown if source == "NYT")  # a backfilled day's revisions
+
+
+def test_the_traced_days_step_charts_plot_each_published_value(stack, dashboard):
+    steps = dashboard["revisions_view"]["steps"]
+    with _db(stack) as conn:
+        history = conn.execute(
+            "SELECT source, published_at, cases, deaths, recovered FROM covid_us_daily_history"
+            " WHERE date = %s ORDER BY published_at, ident",
+            (TRACED_DAY,),
+        ).fetchall()
+    by_chart = {"chart-step-cases": ("NYT", 2), "chart-step-deaths": ("NYT", 3), "chart-step-recovered": ("JHU", 4)}
+    for chart, (source, column) in by_chart.items():
+        want = [(at, row[column]) for row in history if row[0] == source for at in [row[1]] if row[column] is not None]
+        assert [(datetime.fromisoformat(at), value) for at, value in steps[chart]] == want, chart
+    assert len(steps["chart-step-cases"]) >= 4

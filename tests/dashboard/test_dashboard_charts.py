@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -129,3 +130,25 @@ def test_month_ticks_fall_on_month_starts_and_thin_out_over_long_ranges():
 )
 def test_axis_labels_are_short(value, label):
     assert charts.format_count(value) == label
+
+
+def test_a_step_chart_holds_each_published_value_until_the_next_publication():
+    from datetime import UTC, datetime
+
+    from covid_dashboard.charts import render_step_chart
+
+    points = [
+        (datetime(2021, 3, 9, 12, tzinfo=UTC), 100),
+        (datetime(2021, 3, 10, 12, tzinfo=UTC), None),
+        (datetime(2021, 3, 11, 12, tzinfo=UTC), 103),
+    ]
+    svg = render_step_chart("step-cases", "Cases", points)
+
+    assert re.findall(r'data-published-at="([^"]+)" data-value="(\d+)"', svg) == [
+        ("2021-03-09T12:00:00+00:00", "100"),
+        ("2021-03-11T12:00:00+00:00", "103"),
+    ]
+    [path] = re.findall(r'<path class="line main s-step" d="([^"]+)"', svg)
+    assert re.fullmatch(r"M[\d.]+ [\d.]+ H[\d.]+ V[\d.]+ H[\d.]+", path)
+    assert ">+2<" in svg or ">+1<" in svg  # ticks above the lowest say how much more
+    assert "Not reported" in render_step_chart("step-recovered", "Recovered", [(points[0][0], None)])
