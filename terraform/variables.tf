@@ -251,8 +251,11 @@ variable "plugins_s3_object_version" {
   default     = null
 
   validation {
-    condition     = var.plugins_s3_object_version == null || can(regex("^[A-Za-z0-9._-]{1,1024}$", var.plugins_s3_object_version))
-    error_message = "plugins_s3_object_version must be an S3 version ID (letters, digits, '.', '_', '-') or null."
+    # Not "{1,1024}": Terraform's regex engine refuses repeat counts above 1000 ("invalid repeat
+    # count"), so can() was always false and every version ID was rejected. "+" plus a length test
+    # instead; coalesce() because Terraform 1.11 evaluates both sides of || (length(null) fails).
+    condition     = var.plugins_s3_object_version == null || (can(regex("^[A-Za-z0-9._-]+$", var.plugins_s3_object_version)) && length(coalesce(var.plugins_s3_object_version, "-")) <= 1024)
+    error_message = "plugins_s3_object_version must be an S3 version ID (1-1024 letters, digits, '.', '_', '-') or null."
   }
 }
 
@@ -262,8 +265,11 @@ variable "requirements_s3_object_version" {
   default     = null
 
   validation {
-    condition     = var.requirements_s3_object_version == null || can(regex("^[A-Za-z0-9._-]{1,1024}$", var.requirements_s3_object_version))
-    error_message = "requirements_s3_object_version must be an S3 version ID (letters, digits, '.', '_', '-') or null."
+    # Not "{1,1024}": Terraform's regex engine refuses repeat counts above 1000 ("invalid repeat
+    # count"), so can() was always false and every version ID was rejected. "+" plus a length test
+    # instead; coalesce() because Terraform 1.11 evaluates both sides of || (length(null) fails).
+    condition     = var.requirements_s3_object_version == null || (can(regex("^[A-Za-z0-9._-]+$", var.requirements_s3_object_version)) && length(coalesce(var.requirements_s3_object_version, "-")) <= 1024)
+    error_message = "requirements_s3_object_version must be an S3 version ID (1-1024 letters, digits, '.', '_', '-') or null."
   }
 }
 
