@@ -6,3 +6,8 @@ provider "aws" {
     tags = local.tags
   }
 }
+
+provider "aws" {
+  alias  = "password"
+  region = var.aws_region
+}

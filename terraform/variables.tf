@@ -138,6 +138,30 @@ variable "db_name" {
   }
 }
 
+variable "db_username" {
+  description = "Master user name of the database, also the Airflow connection's login. Fixed and documented rather than random: a user name is no secret, and changing it replaces the database."
+  type        = string
+  default     = "covid_etl"
+
+  validation {
+    # RDS for PostgreSQL: 1-63 letters, digits or underscores, starting with a letter; "rds*" and
+    # "pg_*" names are reserved, as are PostgreSQL's own role names and SQL keywords such as "user".
+    condition     = can(regex("^[a-z][a-z0-9_]{0,62}$", var.db_username)) && !startswith(var.db_username, "rds") && !startswith(var.db_username, "pg_") && !contains(["postgres", "admin", "user", "public", "role", "select", "all"], var.db_username)
+    error_message = "db_username must be 1-63 lower case letters, digits or underscores, start with a letter, and be neither reserved (postgres, admin, user, public, ...) nor start with rds or pg_."
+  }
+}
+
+variable "db_password_version" {
+  description = "Version of the generated database password. The password is ephemeral (never in the plan or state) and written only when this number changes: increase it by one and apply to rotate the password of RDS and of the Airflow connection secret together."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.db_password_version >= 1 && floor(var.db_password_version) == var.db_password_version
+    error_message = "db_password_version must be a whole number of at least 1; increase it to rotate the password."
+  }
+}
+
 variable "db_allocated_storage" {
   description = "Initial storage of the database in GiB (gp3)."
   type        = number
