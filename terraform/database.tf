@@ -128,13 +128,16 @@ resource "aws_db_instance" "this" {
   #checkov:skip=CKV_AWS_157:Multi-AZ is opt-in through var.db_multi_az (it doubles the instance cost); the default single-AZ instance keeps 7+ days of automated backups for point-in-time recovery, enough for a daily batch pipeline that can re-run.
   multi_az = var.db_multi_az
 
-  backup_retention_period   = var.db_backup_retention_days
-  backup_window             = "03:00-03:30"
-  maintenance_window        = "sun:04:00-sun:04:30"
-  copy_tags_to_snapshot     = true
-  deletion_protection       = var.db_deletion_protection
-  skip_final_snapshot       = false
-  final_snapshot_identifier = "${local.db_instance_id}-final"
+  backup_retention_period = var.db_backup_retention_days
+  backup_window           = "03:00-03:30"
+  maintenance_window      = "sun:04:00-sun:04:30"
+  copy_tags_to_snapshot   = true
+  deletion_protection     = var.db_deletion_protection
+  skip_final_snapshot     = false
+  # Unique per instance: a fixed name would make the second destroy (after a re-create) fail with
+  # DBSnapshotAlreadyExists. plantimestamp() (known at plan time, unlike timestamp()) is fixed at
+  # creation by ignore_changes below, so later applies do not show a perpetual diff.
+  final_snapshot_identifier = "${local.db_instance_id}-final-${formatdate("YYYYMMDDhhmmss", plantimestamp())}"
 
   auto_minor_version_upgrade          = true
   allow_major_version_upgrade         = false
@@ -150,6 +153,10 @@ resource "aws_db_instance" "this" {
   enabled_cloudwatch_logs_exports = local.rds_log_exports
 
   tags = { Name = local.db_instance_id }
+
+  lifecycle {
+    ignore_changes = [final_snapshot_identifier]
+  }
 
   # RDS checks the monitoring role's permissions when the instance is created.
   depends_on = [

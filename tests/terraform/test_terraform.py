@@ -181,6 +181,12 @@ def test_db_username_is_a_validated_variable_not_random(tf):
     assert not _accepted_by_regex_validation(tf, "db_username", "1etl")
 
 
+def test_final_snapshot_name_is_unique_per_instance(tf):
+    db = tf.resource("aws_db_instance", "this")
+    assert "plantimestamp()" in db["final_snapshot_identifier"]
+    assert "final_snapshot_identifier" in db["lifecycle"][0]["ignore_changes"]
+
+
 ###############################################################################
 # Secrets
 ###############################################################################
