@@ -223,7 +223,7 @@ variable "mwaa_environment_class" {
 }
 
 variable "mwaa_min_workers" {
-  description = "Minimum number of MWAA workers."
+  description = "Minimum number of MWAA workers. mw1.micro runs its single worker in the scheduler's container and does not autoscale: it takes exactly 1."
   type        = number
   default     = 1
 
@@ -231,16 +231,28 @@ variable "mwaa_min_workers" {
     condition     = var.mwaa_min_workers >= 1 && var.mwaa_min_workers <= 25 && floor(var.mwaa_min_workers) == var.mwaa_min_workers
     error_message = "mwaa_min_workers must be a whole number between 1 and 25."
   }
+
+  validation {
+    condition     = var.mwaa_environment_class != "mw1.micro" || var.mwaa_min_workers == 1
+    error_message = "mw1.micro has a single combined scheduler/worker and no worker autoscaling: mwaa_min_workers must be 1."
+  }
 }
 
 variable "mwaa_max_workers" {
-  description = "Maximum number of MWAA workers (autoscaling upper bound); at least mwaa_min_workers."
+  description = "Maximum number of MWAA workers (autoscaling upper bound, at most 25); at least mwaa_min_workers. mw1.micro takes exactly 1."
   type        = number
   default     = 2
 
   validation {
     condition     = var.mwaa_max_workers >= var.mwaa_min_workers && var.mwaa_max_workers <= 25 && floor(var.mwaa_max_workers) == var.mwaa_max_workers
     error_message = "mwaa_max_workers must be a whole number between mwaa_min_workers and 25."
+  }
+
+  # MWAA documents that mw1.micro "does not support auto-scaling": one hybrid scheduler/worker
+  # container, one web server.
+  validation {
+    condition     = var.mwaa_environment_class != "mw1.micro" || var.mwaa_max_workers == 1
+    error_message = "mw1.micro has a single combined scheduler/worker and no worker autoscaling: mwaa_max_workers must be 1."
   }
 }
 
