@@ -100,7 +100,10 @@ data "aws_iam_policy_document" "mwaa_execution" {
     resources = ["*"]
   }
 
-  # PutMetricData supports no resource-level permissions.
+  # PutMetricData supports no resource-level permissions. Besides Airflow's own metrics this is what
+  # the DAG's dead man's switch uses: covid_etl/SuccessfulLoad after each load (monitoring.tf). No
+  # cloudwatch:namespace condition: MWAA's documented policy grants every namespace, and a narrower
+  # Allow beside it would restrict nothing.
   statement {
     sid       = "PutAirflowMetrics"
     actions   = ["cloudwatch:PutMetricData"]

@@ -40,6 +40,15 @@ locals {
 
   mwaa_environment_name = var.name
 
+  # Dead man's switch (monitoring.tf): the metric the DAG publishes after each successful load.
+  dag_id                   = "covid_etl"
+  success_metric_namespace = "covid_etl"
+  success_metric_name      = "SuccessfulLoad"
+  missed_load_alarm_name   = "${var.name}-missed-load"
+  # Built from the name (not aws_cloudwatch_metric_alarm.missed_load.arn) because the KMS key policy
+  # names it and the alarm depends on the key through the topic.
+  missed_load_alarm_arn = "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${local.missed_load_alarm_name}"
+
   # MWAA requires its source bucket name to start with "airflow-".
   artifacts_bucket_name = "airflow-${var.name}-${local.account_id}-${local.region}"
 

@@ -324,6 +324,19 @@ variable "notification_emails" {
   }
 }
 
+variable "missed_load_alarm_hours" {
+  description = "Dead man's switch: the alarm goes off and notifies the SNS topic when the DAG has recorded no successful load (metric covid_etl/SuccessfulLoad) for this many hours. Default 26: a daily run plus two hours of slack."
+  type        = number
+  default     = 26
+
+  validation {
+    # One-hour periods, one per hour: CloudWatch caps period x evaluation periods at 7 days
+    # (604,800 s) for periods of an hour or more.
+    condition     = var.missed_load_alarm_hours >= 1 && var.missed_load_alarm_hours <= 168 && floor(var.missed_load_alarm_hours) == var.missed_load_alarm_hours
+    error_message = "missed_load_alarm_hours must be a whole number of hours between 1 and 168 (CloudWatch evaluates at most 7 days)."
+  }
+}
+
 ###############################################################################
 # QuickSight (optional)
 ###############################################################################

@@ -527,20 +527,30 @@ def test_sns_publish_is_allowed_only_on_the_notification_topic(tf):
     assert statements[0].resources == ["${aws_sns_topic.notifications.arn}"]
 
 
-def test_topic_policy_lets_only_the_execution_role_publish(tf):
+def test_topic_policy_lets_only_the_execution_role_and_the_alarm_publish(tf):
+    # terraform/tests/monitoring.tftest.hcl checks the same on the planned values.
     assert tf.resource("aws_sns_topic_policy", "notifications")["policy"] == (
         "${data.aws_iam_policy_document.notifications_topic.json}"
     )
     statements = [s for s in tf.policy_statements() if s.document == "notifications_topic"]
     role = "${aws_iam_role.mwaa_execution.arn}"
     allow = [s for s in statements if s.effect == "Allow" and "sns:Publish" in s.actions]
-    assert len(allow) == 1 and allow[0].principals[0]["identifiers"] == [role]
-    assert all("sns:Publish" not in s.actions for s in statements if s.effect == "Allow" and s is not allow[0])
+    assert sorted(tuple(p["identifiers"]) for s in allow for p in s.principals) == [
+        (role,),
+        ("cloudwatch.amazonaws.com",),
+    ]
+    [service] = [s for s in allow if s.principals[0]["type"] == "Service"]
+    assert {c["variable"]: c["values"] for c in service.conditions} == {
+        "aws:SourceAccount": ["${local.account_id}"],
+        "aws:SourceArn": ["${local.missed_load_alarm_arn}"],
+    }
     deny = [s for s in statements if s.effect == "Deny" and "sns:Publish" in s.actions]
     assert len(deny) == 1
-    condition = deny[0].conditions[0]
-    assert (condition["test"], condition["variable"]) == ("ArnNotEquals", "aws:PrincipalArn")
-    assert condition["values"] == [role]
+    conditions = {(c["test"], c["variable"]): c["values"] for c in deny[0].conditions}
+    assert conditions == {
+        ("ArnNotEquals", "aws:PrincipalArn"): [role],
+        ("StringNotEquals", "aws:PrincipalServiceName"): ["cloudwatch.amazonaws.com"],
+    }
 
 
 def test_mwaa_execution_role_follows_the_documented_policy(tf):
