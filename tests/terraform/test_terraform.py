@@ -218,7 +218,7 @@ def test_staging_variable_points_at_the_staging_prefix_the_role_may_write(tf):
     assert tf.render(tf.locals["staging_uri"]) == "s3://${aws_s3_bucket.artifacts.id}/staging"
     [statement] = [s for s in tf.policy_statements() if s.id == "mwaa_execution.StageSourceDownloads"]
     assert statement.document == "mwaa_execution"
-    assert sorted(statement.actions) == ["s3:GetObject", "s3:PutObject"]
+    assert sorted(statement.actions) == ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
     assert [tf.render(r) for r in statement.resources] == ["${aws_s3_bucket.artifacts.arn}/staging/*"]
 
 
