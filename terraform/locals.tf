@@ -53,17 +53,18 @@ locals {
   artifacts_bucket_name = "airflow-${var.name}-${local.account_id}-${local.region}"
 
   # Names the pipeline looks up (DAG covid_etl, connection covid_db, variable covid_etl_sns_topic_arn).
-  db_connection_id     = "covid_db"
-  sns_topic_variable   = "covid_etl_sns_topic_arn"
-  staging_variable     = "covid_etl_staging_uri"
-  staging_prefix       = "staging"
-  staging_uri          = "s3://${aws_s3_bucket.artifacts.id}/${local.staging_prefix}"
-  rds_postgres_family  = "postgres${split(".", var.db_engine_version)[0]}"
-  db_instance_id       = "${var.name}-db"
-  rds_log_exports      = ["postgresql", "upgrade"]
-  quicksight_table     = "covid_us_daily"
-  quicksight_count     = var.enable_quicksight ? 1 : 0
-  quicksight_dashboard = "${var.name}-dashboard"
+  db_connection_id       = "covid_db"
+  sns_topic_variable     = "covid_etl_sns_topic_arn"
+  staging_variable       = "covid_etl_staging_uri"
+  staging_prefix         = "staging"
+  staging_uri            = "s3://${aws_s3_bucket.artifacts.id}/${local.staging_prefix}"
+  rds_postgres_family    = "postgres${split(".", var.db_engine_version)[0]}"
+  db_instance_id         = "${var.name}-db"
+  rds_log_exports        = ["postgresql", "upgrade"]
+  quicksight_table       = "covid_us_daily"
+  quicksight_state_table = "covid_us_state_daily"
+  quicksight_count       = var.enable_quicksight ? 1 : 0
+  quicksight_dashboard   = "${var.name}-dashboard"
 
   tags = merge(
     {

@@ -692,6 +692,7 @@ def test_quicksight_dashboard_plots_cases_deaths_and_recovered_over_date(tf):
     [
         pytest.param("aws_quicksight_data_source", "this", "permission", id="data_source"),
         pytest.param("aws_quicksight_data_set", "covid_us_daily", "permissions", id="data_set"),
+        pytest.param("aws_quicksight_data_set", "covid_us_state_daily", "permissions", id="state_data_set"),
         pytest.param("aws_quicksight_dashboard", "this", "permissions", id="dashboard"),
     ],
 )
