@@ -68,11 +68,19 @@ fi
 color=()
 [[ -t 1 ]] || color=(-no-color)
 
-# The provider mirror: a directory holding registry.terraform.io/hashicorp/aws/<version>/<platform>/.
+# The provider mirror: a directory holding registry.terraform.io/hashicorp/aws/<version>/<platform>/
+# for this machine's platform. Terraform data directories (.../providers/registry.terraform.io/...)
+# have the same shape but are no mirror: skipped.
 mirror="${TF_PLUGIN_MIRROR:-}"
 if [[ -z "$mirror" ]]; then
-    found="$(find / -maxdepth 6 -type d -path '*/registry.terraform.io/hashicorp/aws' -not -path "$repo_root/*" 2>/dev/null | head -n 1 || true)"
-    [[ -n "$found" ]] && mirror="${found%/registry.terraform.io/hashicorp/aws}"
+    platform="$(terraform version -json | "$python" -c 'import json, sys; print(json.load(sys.stdin)["platform"])')"
+    while IFS= read -r found; do
+        if compgen -G "$found/*/$platform" >/dev/null; then
+            mirror="${found%/registry.terraform.io/hashicorp/aws}"
+            break
+        fi
+    done < <(find / -maxdepth 6 -type d -path '*/registry.terraform.io/hashicorp/aws' \
+        -not -path '*/providers/registry.terraform.io/*' -not -path '/proc/*' 2>/dev/null | sort)
 fi
 init_args=(-backend=false -lockfile=readonly "${color[@]}")
 if [[ -n "$mirror" ]]; then
