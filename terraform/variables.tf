@@ -342,7 +342,7 @@ variable "missed_load_alarm_hours" {
 ###############################################################################
 
 variable "enable_quicksight" {
-  description = "Create the QuickSight VPC connection, data source, data set and dashboard. Needs a QuickSight Enterprise subscription in this account and Region."
+  description = "Create the QuickSight VPC connection, data source, data sets and dashboard. Needs a QuickSight Enterprise subscription in this account and Region."
   type        = bool
   default     = false
 }
