@@ -10,8 +10,8 @@ mock_provider "aws" {
 
 # Terraform 1.11 cannot mock ephemeral resources, so the one ephemeral resource
 # (aws_secretsmanager_random_password.db) has its own provider configuration, given a real,
-# offline provider here: no credential validation or account look-up, no retries, and a Secrets
-# Manager endpoint on the loopback interface. scripts/check_terraform.sh sets
+# offline provider here: no credential validation or account look-up, a few quick retries, and
+# a Secrets Manager endpoint on the loopback interface. scripts/check_terraform.sh sets
 # AWS_ENDPOINT_URL_SECRETS_MANAGER to tests/terraform/password_stub.py (which answers
 # GetRandomPassword with a fixed sentinel password) and dummy AWS_ACCESS_KEY_ID/_SECRET_ACCESS_KEY.
 provider "aws" {
@@ -21,7 +21,7 @@ provider "aws" {
   skip_requesting_account_id  = true
   skip_metadata_api_check     = true
   skip_region_validation      = true
-  max_retries                 = 1
+  max_retries                 = 5
 }
 
 # Distinct ARNs for the two data sets, so the dashboard's references can be told apart.

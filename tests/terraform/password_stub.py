@@ -15,19 +15,23 @@ from __future__ import annotations
 
 import json
 import sys
-from http.server import BaseHTTPRequestHandler, HTTPServer
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 # Recognisable in any output; shaped like a real one (upper, lower, digits, punctuation).
 SENTINEL_PASSWORD = "Sentinel-Pw-7f3c9a1e-NOT-A-REAL-PASSWORD-0042"
+LOG_LOCK = threading.Lock()
 
 
 class Handler(BaseHTTPRequestHandler):
+    # HTTP/1.1 with Content-Length: the AWS SDK keeps connections alive and reuses them.
+    protocol_version = "HTTP/1.1"
     request_log = ""
 
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
         body = self.rfile.read(int(self.headers.get("Content-Length", "0") or 0))
         target = self.headers.get("X-Amz-Target", "")
-        with open(self.request_log, "a", encoding="utf-8") as log:
+        with LOG_LOCK, open(self.request_log, "a", encoding="utf-8") as log:
             log.write(json.dumps({"target": target, "body": json.loads(body or b"{}")}) + "\n")
         if target.endswith(".GetRandomPassword"):
             status, payload = 200, {"RandomPassword": SENTINEL_PASSWORD}
@@ -47,7 +51,8 @@ class Handler(BaseHTTPRequestHandler):
 def main() -> None:
     port_file, request_log = sys.argv[1], sys.argv[2]
     Handler.request_log = request_log
-    server = HTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
     with open(port_file, "w", encoding="utf-8") as f:
         f.write(str(server.server_address[1]))
     server.serve_forever()
