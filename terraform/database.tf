@@ -19,8 +19,6 @@ ephemeral "aws_secretsmanager_random_password" "db" {
   # RDS rejects "/", "@", '"' and spaces in master passwords; "'" and "\" are left out too so that
   # the password survives libpq connection strings and shell quoting unchanged.
   exclude_characters = "/@\"'\\"
-
-  depends_on = [aws_secretsmanager_secret.db_connection]
 }
 
 resource "aws_security_group" "db" {
