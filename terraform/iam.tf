@@ -100,7 +100,10 @@ data "aws_iam_policy_document" "mwaa_execution" {
     resources = ["*"]
   }
 
-  # PutMetricData supports no resource-level permissions.
+  # PutMetricData supports no resource-level permissions. Besides Airflow's own metrics this is what
+  # the DAG's dead man's switch uses: covid_etl/SuccessfulLoad after each load (monitoring.tf). No
+  # cloudwatch:namespace condition: MWAA's documented policy grants every namespace, and a narrower
+  # Allow beside it would restrict nothing.
   statement {
     sid       = "PutAirflowMetrics"
     actions   = ["cloudwatch:PutMetricData"]
@@ -142,11 +145,31 @@ data "aws_iam_policy_document" "mwaa_execution" {
   }
 
   # The DAG stages each download under staging/ between its fetch and parse tasks, which may run
-  # on different workers (Airflow Variable covid_etl_staging_uri, secrets.tf).
+  # on different workers (Airflow Variable covid_etl_staging_uri, secrets.tf), and keeps a baseline
+  # copy of the last loaded county/state file under staging/baselines/, replacing it after a load.
   statement {
     sid       = "StageSourceDownloads"
-    actions   = ["s3:PutObject", "s3:GetObject"]
+    actions   = ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"]
     resources = ["${aws_s3_bucket.artifacts.arn}/${local.staging_prefix}/*"]
+  }
+
+  # s3fs checks whether a staged object or baseline exists (HeadObject); without s3:ListBucket S3
+  # answers a missing key with 403 instead of 404. Listing is limited to the staging/ keys.
+  # (ReadArtifactsBucket above, MWAA's documented s3:List*, already covers the whole bucket; this
+  # statement states the pipeline's own need so that it survives a narrowing of that one.)
+  statement {
+    sid       = "ListStagedDownloads"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.artifacts.arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values = [
+        local.staging_prefix,
+        "${local.staging_prefix}/*",
+      ]
+    }
   }
 
   # SecretsManagerBackend: connections and variables, nothing else in Secrets Manager.

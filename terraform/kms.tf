@@ -2,6 +2,8 @@
 # One customer managed key for everything this stack encrypts at rest:
 # RDS storage and Performance Insights, the Secrets Manager secrets, the SNS topic,
 # the artifacts bucket, the MWAA environment and the CloudWatch log groups.
+# CloudWatch may use it only to publish this stack's missed-load alarm to the
+# encrypted SNS topic.
 ###############################################################################
 
 resource "aws_kms_key" "this" {
@@ -37,6 +39,27 @@ resource "aws_kms_key" "this" {
         Condition = {
           ArnLike = {
             "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"
+          }
+        }
+      },
+      {
+        # An alarm action on a KMS-encrypted topic needs a data key: CloudWatch, for this
+        # account's missed-load alarm only (monitoring.tf). The AWS managed alias/aws/sns key
+        # cannot grant this, which is why the topic uses this customer managed key.
+        Sid       = "AllowCloudWatchAlarmsToPublishToEncryptedTopic"
+        Effect    = "Allow"
+        Principal = { Service = "cloudwatch.amazonaws.com" }
+        Action = [
+          "kms:Decrypt",
+          "kms:GenerateDataKey*",
+        ]
+        Resource = "*"
+        Condition = {
+          StringEquals = {
+            "aws:SourceAccount" = local.account_id
+          }
+          ArnLike = {
+            "aws:SourceArn" = local.missed_load_alarm_arn
           }
         }
       },

@@ -40,21 +40,31 @@ locals {
 
   mwaa_environment_name = var.name
 
+  # Dead man's switch (monitoring.tf): the metric the DAG publishes after each successful load.
+  dag_id                   = "covid_etl"
+  success_metric_namespace = "covid_etl"
+  success_metric_name      = "SuccessfulLoad"
+  missed_load_alarm_name   = "${var.name}-missed-load"
+  # Built from the name (not aws_cloudwatch_metric_alarm.missed_load.arn) because the KMS key policy
+  # names it and the alarm depends on the key through the topic.
+  missed_load_alarm_arn = "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${local.missed_load_alarm_name}"
+
   # MWAA requires its source bucket name to start with "airflow-".
   artifacts_bucket_name = "airflow-${var.name}-${local.account_id}-${local.region}"
 
   # Names the pipeline looks up (DAG covid_etl, connection covid_db, variable covid_etl_sns_topic_arn).
-  db_connection_id     = "covid_db"
-  sns_topic_variable   = "covid_etl_sns_topic_arn"
-  staging_variable     = "covid_etl_staging_uri"
-  staging_prefix       = "staging"
-  staging_uri          = "s3://${aws_s3_bucket.artifacts.id}/${local.staging_prefix}"
-  rds_postgres_family  = "postgres${split(".", var.db_engine_version)[0]}"
-  db_instance_id       = "${var.name}-db"
-  rds_log_exports      = ["postgresql", "upgrade"]
-  quicksight_table     = "covid_us_daily"
-  quicksight_count     = var.enable_quicksight ? 1 : 0
-  quicksight_dashboard = "${var.name}-dashboard"
+  db_connection_id       = "covid_db"
+  sns_topic_variable     = "covid_etl_sns_topic_arn"
+  staging_variable       = "covid_etl_staging_uri"
+  staging_prefix         = "staging"
+  staging_uri            = "s3://${aws_s3_bucket.artifacts.id}/${local.staging_prefix}"
+  rds_postgres_family    = "postgres${split(".", var.db_engine_version)[0]}"
+  db_instance_id         = "${var.name}-db"
+  rds_log_exports        = ["postgresql", "upgrade"]
+  quicksight_table       = "covid_us_daily"
+  quicksight_state_table = "covid_us_state_daily"
+  quicksight_count       = var.enable_quicksight ? 1 : 0
+  quicksight_dashboard   = "${var.name}-dashboard"
 
   tags = merge(
     {

@@ -1,6 +1,7 @@
 ###############################################################################
 # SNS topic for pipeline notifications, encrypted with the stack's KMS key.
-# Only the MWAA execution role may publish; recipients subscribe by e-mail.
+# Only the MWAA execution role and CloudWatch (for this stack's missed-load
+# alarm, monitoring.tf) may publish; recipients subscribe by e-mail.
 ###############################################################################
 
 resource "aws_sns_topic" "notifications" {
@@ -42,7 +43,36 @@ data "aws_iam_policy_document" "notifications_topic" {
     }
   }
 
-  # Same-account identity policies could otherwise grant sns:Publish to anyone else.
+  # The dead man's switch (monitoring.tf): CloudWatch publishes on behalf of this account's
+  # missed-load alarm only (confused-deputy protection through aws:SourceAccount/aws:SourceArn).
+  statement {
+    sid       = "AllowPublishFromMissedLoadAlarm"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.notifications.arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = [local.missed_load_alarm_arn]
+    }
+  }
+
+  # Same-account identity policies could otherwise grant sns:Publish to anyone else. A service
+  # principal's request carries no aws:PrincipalArn (so ArnNotEquals alone would deny CloudWatch
+  # too) but carries aws:PrincipalServiceName: both conditions must hold for the Deny to apply, so
+  # it spares exactly the execution role and the CloudWatch service, whose Allow above is scoped to
+  # the alarm. Any other service principal, or any other IAM principal, is still denied.
   statement {
     sid       = "DenyPublishFromAnyoneElse"
     effect    = "Deny"
@@ -58,6 +88,12 @@ data "aws_iam_policy_document" "notifications_topic" {
       test     = "ArnNotEquals"
       variable = "aws:PrincipalArn"
       values   = [aws_iam_role.mwaa_execution.arn]
+    }
+
+    condition {
+      test     = "StringNotEquals"
+      variable = "aws:PrincipalServiceName"
+      values   = ["cloudwatch.amazonaws.com"]
     }
   }
 

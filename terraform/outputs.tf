@@ -57,3 +57,8 @@ output "deployer_policy_arn" {
   description = "ARN of the IAM policy with exactly what `make deploy` needs; attach it to the CI deploy role."
   value       = aws_iam_policy.deployer.arn
 }
+
+output "missed_load_alarm_arn" {
+  description = "ARN of the dead man's switch: the CloudWatch alarm that notifies the SNS topic when no covid_etl load succeeded for missed_load_alarm_hours."
+  value       = aws_cloudwatch_metric_alarm.missed_load.arn
+}

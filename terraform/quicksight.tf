@@ -1,14 +1,16 @@
 ###############################################################################
 # Optional QuickSight dashboard (var.enable_quicksight, Enterprise edition):
 # a VPC connection into the private subnets, a PostgreSQL data source that
-# reads its credentials from the Airflow connection secret, a DIRECT_QUERY
-# data set on covid_us_daily and a dashboard with one line chart.
+# reads its credentials from the Airflow connection secret, DIRECT_QUERY
+# data sets on covid_us_daily and covid_us_state_daily, and a dashboard with a
+# national and a per-state line chart.
 ###############################################################################
 
 locals {
   quicksight_vpc_connection_id = "${var.name}-vpc"
   quicksight_data_source_id    = "${var.name}-postgres"
   quicksight_data_set_id       = "${var.name}-covid-us-daily"
+  quicksight_state_data_set_id = "${var.name}-covid-us-state-daily"
 
   quicksight_data_source_actions = [
     "quicksight:DescribeDataSource",
@@ -43,6 +45,20 @@ locals {
 
   # Measures drawn as lines over covid_us_daily.date.
   quicksight_measures = ["cases", "deaths", "recovered"]
+
+  # Measures drawn per state (one line per state) over covid_us_state_daily.date.
+  quicksight_state_measures = ["cases", "deaths"]
+
+  # covid_us_state_daily as the pipeline creates it (primary key (date, state); fips is nullable).
+  # loaded_at and run_id are bookkeeping and stay out of the data set. QuickSight types: date ->
+  # DATETIME, bigint -> INTEGER, text -> STRING.
+  quicksight_state_columns = {
+    date   = "DATETIME"
+    state  = "STRING"
+    fips   = "STRING"
+    cases  = "INTEGER"
+    deaths = "INTEGER"
+  }
 }
 
 ###############################################################################
@@ -285,17 +301,56 @@ resource "aws_quicksight_data_set" "covid_us_daily" {
   tags = { Name = local.quicksight_data_set_id }
 }
 
+# Same data source and permissions as covid_us_daily; the pipeline loads the table in the same run.
+resource "aws_quicksight_data_set" "covid_us_state_daily" {
+  count = local.quicksight_count
+
+  data_set_id = local.quicksight_state_data_set_id
+  name        = local.quicksight_state_table
+  import_mode = "DIRECT_QUERY"
+
+  physical_table_map {
+    physical_table_map_id = "covid-us-state-daily"
+
+    relational_table {
+      data_source_arn = aws_quicksight_data_source.this[0].arn
+      schema          = "public"
+      name            = local.quicksight_state_table
+
+      dynamic "input_columns" {
+        for_each = local.quicksight_state_columns
+        content {
+          name = input_columns.key
+          type = input_columns.value
+        }
+      }
+    }
+  }
+
+  permissions {
+    principal = var.quicksight_principal_arn
+    actions   = local.quicksight_data_set_actions
+  }
+
+  tags = { Name = local.quicksight_state_data_set_id }
+}
+
 resource "aws_quicksight_dashboard" "this" {
   count = local.quicksight_count
 
   dashboard_id        = local.quicksight_dashboard
   name                = "COVID-19 US daily"
-  version_description = "Cases, deaths and recovered over time (managed by Terraform)"
+  version_description = "National cases, deaths and recovered; cases and deaths per state (managed by Terraform)"
 
   definition {
     data_set_identifiers_declarations {
       identifier   = "covid_us_daily"
       data_set_arn = aws_quicksight_data_set.covid_us_daily[0].arn
+    }
+
+    data_set_identifiers_declarations {
+      identifier   = "covid_us_state_daily"
+      data_set_arn = aws_quicksight_data_set.covid_us_state_daily[0].arn
     }
 
     sheets {
@@ -334,6 +389,68 @@ resource "aws_quicksight_dashboard" "this" {
                       field_id = measure.value
                       column {
                         data_set_identifier = "covid_us_daily"
+                        column_name         = measure.value
+                      }
+                      aggregation_function {
+                        simple_numerical_aggregation = "SUM"
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+
+    # One line per state: the same chart pattern as the overview, split by the state column.
+    sheets {
+      sheet_id = "states"
+      title    = "By state"
+
+      dynamic "visuals" {
+        for_each = local.quicksight_state_measures
+        iterator = measure
+        content {
+          line_chart_visual {
+            visual_id = "state-${measure.value}"
+
+            title {
+              format_text {
+                plain_text = "${title(measure.value)} per state"
+              }
+            }
+
+            chart_configuration {
+              field_wells {
+                line_chart_aggregated_field_wells {
+                  category {
+                    date_dimension_field {
+                      field_id         = "state-${measure.value}-date"
+                      date_granularity = "DAY"
+                      column {
+                        data_set_identifier = "covid_us_state_daily"
+                        column_name         = "date"
+                      }
+                    }
+                  }
+
+                  colors {
+                    categorical_dimension_field {
+                      field_id = "state-${measure.value}-state"
+                      column {
+                        data_set_identifier = "covid_us_state_daily"
+                        column_name         = "state"
+                      }
+                    }
+                  }
+
+                  values {
+                    numerical_measure_field {
+                      field_id = "state-${measure.value}"
+                      column {
+                        data_set_identifier = "covid_us_state_daily"
                         column_name         = measure.value
                       }
                       aggregation_function {

@@ -138,6 +138,30 @@ variable "db_name" {
   }
 }
 
+variable "db_username" {
+  description = "Master user name of the database, also the Airflow connection's login. Fixed and documented rather than random: a user name is no secret, and changing it replaces the database."
+  type        = string
+  default     = "covid_etl"
+
+  validation {
+    # RDS for PostgreSQL: 1-63 letters, digits or underscores, starting with a letter; "rds*" and
+    # "pg_*" names are reserved, as are PostgreSQL's own role names and SQL keywords such as "user".
+    condition     = can(regex("^[a-z][a-z0-9_]{0,62}$", var.db_username)) && !startswith(var.db_username, "rds") && !startswith(var.db_username, "pg_") && !contains(["postgres", "admin", "user", "public", "role", "select", "all"], var.db_username)
+    error_message = "db_username must be 1-63 lower case letters, digits or underscores, start with a letter, and be neither reserved (postgres, admin, user, public, ...) nor start with rds or pg_."
+  }
+}
+
+variable "db_password_version" {
+  description = "Version of the generated database password. The password is ephemeral (never in the plan or state) and written only when this number changes: increase it by one and apply to rotate the password of RDS and of the Airflow connection secret together."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.db_password_version >= 1 && floor(var.db_password_version) == var.db_password_version
+    error_message = "db_password_version must be a whole number of at least 1; increase it to rotate the password."
+  }
+}
+
 variable "db_allocated_storage" {
   description = "Initial storage of the database in GiB (gp3)."
   type        = number
@@ -199,7 +223,7 @@ variable "mwaa_environment_class" {
 }
 
 variable "mwaa_min_workers" {
-  description = "Minimum number of MWAA workers."
+  description = "Minimum number of MWAA workers. mw1.micro runs its single worker in the scheduler's container and does not autoscale: it takes exactly 1."
   type        = number
   default     = 1
 
@@ -207,16 +231,28 @@ variable "mwaa_min_workers" {
     condition     = var.mwaa_min_workers >= 1 && var.mwaa_min_workers <= 25 && floor(var.mwaa_min_workers) == var.mwaa_min_workers
     error_message = "mwaa_min_workers must be a whole number between 1 and 25."
   }
+
+  validation {
+    condition     = var.mwaa_environment_class != "mw1.micro" || var.mwaa_min_workers == 1
+    error_message = "mw1.micro has a single combined scheduler/worker and no worker autoscaling: mwaa_min_workers must be 1."
+  }
 }
 
 variable "mwaa_max_workers" {
-  description = "Maximum number of MWAA workers (autoscaling upper bound); at least mwaa_min_workers."
+  description = "Maximum number of MWAA workers (autoscaling upper bound, at most 25); at least mwaa_min_workers. mw1.micro takes exactly 1."
   type        = number
   default     = 2
 
   validation {
     condition     = var.mwaa_max_workers >= var.mwaa_min_workers && var.mwaa_max_workers <= 25 && floor(var.mwaa_max_workers) == var.mwaa_max_workers
     error_message = "mwaa_max_workers must be a whole number between mwaa_min_workers and 25."
+  }
+
+  # MWAA documents that mw1.micro "does not support auto-scaling": one hybrid scheduler/worker
+  # container, one web server.
+  validation {
+    condition     = var.mwaa_environment_class != "mw1.micro" || var.mwaa_max_workers == 1
+    error_message = "mw1.micro has a single combined scheduler/worker and no worker autoscaling: mwaa_max_workers must be 1."
   }
 }
 
@@ -251,8 +287,11 @@ variable "plugins_s3_object_version" {
   default     = null
 
   validation {
-    condition     = var.plugins_s3_object_version == null || can(regex("^[A-Za-z0-9._-]{1,1024}$", var.plugins_s3_object_version))
-    error_message = "plugins_s3_object_version must be an S3 version ID (letters, digits, '.', '_', '-') or null."
+    # Not "{1,1024}": Terraform's regex engine refuses repeat counts above 1000 ("invalid repeat
+    # count"), so can() was always false and every version ID was rejected. "+" plus a length test
+    # instead; coalesce() because Terraform 1.11 evaluates both sides of || (length(null) fails).
+    condition     = var.plugins_s3_object_version == null || (can(regex("^[A-Za-z0-9._-]+$", var.plugins_s3_object_version)) && length(coalesce(var.plugins_s3_object_version, "-")) <= 1024)
+    error_message = "plugins_s3_object_version must be an S3 version ID (1-1024 letters, digits, '.', '_', '-') or null."
   }
 }
 
@@ -262,8 +301,11 @@ variable "requirements_s3_object_version" {
   default     = null
 
   validation {
-    condition     = var.requirements_s3_object_version == null || can(regex("^[A-Za-z0-9._-]{1,1024}$", var.requirements_s3_object_version))
-    error_message = "requirements_s3_object_version must be an S3 version ID (letters, digits, '.', '_', '-') or null."
+    # Not "{1,1024}": Terraform's regex engine refuses repeat counts above 1000 ("invalid repeat
+    # count"), so can() was always false and every version ID was rejected. "+" plus a length test
+    # instead; coalesce() because Terraform 1.11 evaluates both sides of || (length(null) fails).
+    condition     = var.requirements_s3_object_version == null || (can(regex("^[A-Za-z0-9._-]+$", var.requirements_s3_object_version)) && length(coalesce(var.requirements_s3_object_version, "-")) <= 1024)
+    error_message = "requirements_s3_object_version must be an S3 version ID (1-1024 letters, digits, '.', '_', '-') or null."
   }
 }
 
@@ -282,12 +324,25 @@ variable "notification_emails" {
   }
 }
 
+variable "missed_load_alarm_hours" {
+  description = "Dead man's switch: the alarm goes off and notifies the SNS topic when the DAG has recorded no successful load (metric covid_etl/SuccessfulLoad) for this many hours. Default 26: a daily run plus two hours of slack."
+  type        = number
+  default     = 26
+
+  validation {
+    # One-hour periods, one per hour: CloudWatch caps period x evaluation periods at 7 days
+    # (604,800 s) for periods of an hour or more.
+    condition     = var.missed_load_alarm_hours >= 1 && var.missed_load_alarm_hours <= 168 && floor(var.missed_load_alarm_hours) == var.missed_load_alarm_hours
+    error_message = "missed_load_alarm_hours must be a whole number of hours between 1 and 168 (CloudWatch evaluates at most 7 days)."
+  }
+}
+
 ###############################################################################
 # QuickSight (optional)
 ###############################################################################
 
 variable "enable_quicksight" {
-  description = "Create the QuickSight VPC connection, data source, data set and dashboard. Needs a QuickSight Enterprise subscription in this account and Region."
+  description = "Create the QuickSight VPC connection, data source, data sets and dashboard. Needs a QuickSight Enterprise subscription in this account and Region."
   type        = bool
   default     = false
 }

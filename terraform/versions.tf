@@ -1,17 +1,17 @@
 terraform {
-  # 1.9: validation blocks may refer to other variables (mwaa_max_workers >= mwaa_min_workers, ...).
-  required_version = ">= 1.9.0"
+  # 1.11: write-only arguments (password_wo, secret_string_wo) and ephemeral resources keep the
+  # database password out of the plan and the state. (1.9 was already needed for validations that
+  # refer to other variables.)
+  required_version = ">= 1.11.0"
 
   required_providers {
     aws = {
       source = "hashicorp/aws"
-      # 6.x has every resource used here, including aws_quicksight_vpc_connection and
-      # aws_quicksight_data_source credentials.secret_arn; pinned to the current 6.x line.
-      version = "~> 6.68"
-    }
-    random = {
-      source  = "hashicorp/random"
-      version = "~> 3.7"
+      # 5.100 is the oldest release checked against every argument used here (write-only
+      # password_wo/secret_string_wo, ephemeral aws_secretsmanager_random_password,
+      # aws_quicksight_vpc_connection, data source credentials.secret_arn); 6.x works unchanged.
+      # .terraform.lock.hcl pins the exact version `terraform init` installs.
+      version = ">= 5.100, < 7.0"
     }
   }
 }

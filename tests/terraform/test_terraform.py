@@ -158,12 +158,33 @@ def test_rds_admits_postgresql_only_from_the_mwaa_and_quicksight_groups(tf):
     )
 
 
-def test_rds_credentials_are_generated_by_terraform(tf):
+def test_rds_password_is_ephemeral_and_write_only(tf):
     db = tf.resource("aws_db_instance", "this")
-    assert db["password"] == "${random_password.db.result}"
-    assert db["username"] == "${local.db_username}"
-    assert "random_string.db_username_suffix.result" in tf.locals["db_username"]
-    assert tf.resource("random_password", "db")["length"] >= 32
+    assert "password" not in db, "a plain password argument would put the password in the plan and state"
+    assert db["password_wo"] == "${ephemeral.aws_secretsmanager_random_password.db.random_password}"
+    assert db["password_wo_version"] == "${var.db_password_version}"
+    assert db["username"] == "${var.db_username}"
+    [generator] = [
+        body
+        for kind, name, body in tf.ephemeral_resources()
+        if (kind, name) == ("aws_secretsmanager_random_password", "db")
+    ]
+    assert generator["password_length"] >= 32
+    # Only the provider this project ships (hashicorp/aws); no random provider, no random_* resources.
+    assert not [kind for kind, _, _ in tf.all_resources() if kind.startswith("random_")]
+
+
+def test_db_username_is_a_validated_variable_not_random(tf):
+    variable = tf.variables["db_username"]
+    assert variable["default"] == "covid_etl"
+    assert _accepted_by_regex_validation(tf, "db_username", "covid_etl")
+    assert not _accepted_by_regex_validation(tf, "db_username", "1etl")
+
+
+def test_final_snapshot_name_is_unique_per_instance(tf):
+    db = tf.resource("aws_db_instance", "this")
+    assert "plantimestamp()" in db["final_snapshot_identifier"]
+    assert "final_snapshot_identifier" in db["lifecycle"][0]["ignore_changes"]
 
 
 ###############################################################################
@@ -197,14 +218,16 @@ def test_staging_variable_points_at_the_staging_prefix_the_role_may_write(tf):
     assert tf.render(tf.locals["staging_uri"]) == "s3://${aws_s3_bucket.artifacts.id}/staging"
     [statement] = [s for s in tf.policy_statements() if s.id == "mwaa_execution.StageSourceDownloads"]
     assert statement.document == "mwaa_execution"
-    assert sorted(statement.actions) == ["s3:GetObject", "s3:PutObject"]
+    assert sorted(statement.actions) == ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
     assert [tf.render(r) for r in statement.resources] == ["${aws_s3_bucket.artifacts.arn}/staging/*"]
 
 
 def _connection_secret_fields(tf: TerraformConfig) -> dict[str, Any]:
     version = tf.resource("aws_secretsmanager_secret_version", "db_connection")
     assert version["secret_id"] == "${aws_secretsmanager_secret.db_connection.id}"
-    return hcl_object(call_argument(version["secret_string"], "jsonencode"))
+    assert "secret_string" not in version, "the connection JSON holds the password: write-only (secret_string_wo) only"
+    assert version["secret_string_wo_version"] == "${var.db_password_version}"
+    return hcl_object(call_argument(version["secret_string_wo"], "jsonencode"))
 
 
 def test_connection_secret_has_the_json_fields_airflow_reads(tf):
@@ -213,8 +236,8 @@ def test_connection_secret_has_the_json_fields_airflow_reads(tf):
     assert fields["host"] == "${aws_db_instance.this.address}"
     assert fields["port"] == "${aws_db_instance.this.port}"
     assert fields["schema"] == "${var.db_name}"
-    assert fields["login"] == "${local.db_username}"
-    assert fields["password"] == "${random_password.db.result}"
+    assert fields["login"] == "${var.db_username}"
+    assert fields["password"] == "${ephemeral.aws_secretsmanager_random_password.db.random_password}"
     assert fields["extra"] == {"sslmode": "require"}
 
 
@@ -226,8 +249,8 @@ def test_connection_secret_resolves_to_an_airflow_connection(tf):
         "${aws_db_instance.this.address}": "covid-etl-db.abc123.eu-west-1.rds.amazonaws.com",
         "${aws_db_instance.this.port}": 5432,
         "${var.db_name}": "covid",
-        "${local.db_username}": "etl_0123456789",
-        "${random_password.db.result}": "generated-password",
+        "${var.db_username}": "covid_etl",
+        "${ephemeral.aws_secretsmanager_random_password.db.random_password}": "generated-password",
     }
     fields = {k: stand_ins.get(v, v) if isinstance(v, str) else v for k, v in _connection_secret_fields(tf).items()}
     unresolved = [v for v in fields.values() if isinstance(v, str) and "${" in v]
@@ -241,8 +264,8 @@ def test_connection_secret_resolves_to_an_airflow_connection(tf):
     assert connection.conn_type == "postgres"
     assert connection.host == stand_ins["${aws_db_instance.this.address}"]
     assert connection.port == 5432
-    assert connection.login == stand_ins["${local.db_username}"]
-    assert connection.password == stand_ins["${random_password.db.result}"]
+    assert connection.login == stand_ins["${var.db_username}"]
+    assert connection.password == stand_ins["${ephemeral.aws_secretsmanager_random_password.db.random_password}"]
     assert connection.schema == "covid"
     assert connection.extra_dejson == {"sslmode": "require"}
 
@@ -504,20 +527,30 @@ def test_sns_publish_is_allowed_only_on_the_notification_topic(tf):
     assert statements[0].resources == ["${aws_sns_topic.notifications.arn}"]
 
 
-def test_topic_policy_lets_only_the_execution_role_publish(tf):
+def test_topic_policy_lets_only_the_execution_role_and_the_alarm_publish(tf):
+    # terraform/tests/monitoring.tftest.hcl checks the same on the planned values.
     assert tf.resource("aws_sns_topic_policy", "notifications")["policy"] == (
         "${data.aws_iam_policy_document.notifications_topic.json}"
     )
     statements = [s for s in tf.policy_statements() if s.document == "notifications_topic"]
     role = "${aws_iam_role.mwaa_execution.arn}"
     allow = [s for s in statements if s.effect == "Allow" and "sns:Publish" in s.actions]
-    assert len(allow) == 1 and allow[0].principals[0]["identifiers"] == [role]
-    assert all("sns:Publish" not in s.actions for s in statements if s.effect == "Allow" and s is not allow[0])
+    assert sorted(tuple(p["identifiers"]) for s in allow for p in s.principals) == [
+        (role,),
+        ("cloudwatch.amazonaws.com",),
+    ]
+    [service] = [s for s in allow if s.principals[0]["type"] == "Service"]
+    assert {c["variable"]: c["values"] for c in service.conditions} == {
+        "aws:SourceAccount": ["${local.account_id}"],
+        "aws:SourceArn": ["${local.missed_load_alarm_arn}"],
+    }
     deny = [s for s in statements if s.effect == "Deny" and "sns:Publish" in s.actions]
     assert len(deny) == 1
-    condition = deny[0].conditions[0]
-    assert (condition["test"], condition["variable"]) == ("ArnNotEquals", "aws:PrincipalArn")
-    assert condition["values"] == [role]
+    conditions = {(c["test"], c["variable"]): c["values"] for c in deny[0].conditions}
+    assert conditions == {
+        ("ArnNotEquals", "aws:PrincipalArn"): [role],
+        ("StringNotEquals", "aws:PrincipalServiceName"): ["cloudwatch.amazonaws.com"],
+    }
 
 
 def test_mwaa_execution_role_follows_the_documented_policy(tf):
@@ -659,6 +692,7 @@ def test_quicksight_dashboard_plots_cases_deaths_and_recovered_over_date(tf):
     [
         pytest.param("aws_quicksight_data_source", "this", "permission", id="data_source"),
         pytest.param("aws_quicksight_data_set", "covid_us_daily", "permissions", id="data_set"),
+        pytest.param("aws_quicksight_data_set", "covid_us_state_daily", "permissions", id="state_data_set"),
         pytest.param("aws_quicksight_dashboard", "this", "permissions", id="dashboard"),
     ],
 )
@@ -804,14 +838,17 @@ def test_no_output_reveals_a_credential(tf, name):
         assert tf.outputs[name].get("sensitive") is True
 
 
-def test_providers_are_pinned_to_their_current_majors(tf):
+def test_providers_are_pinned_and_locked(tf):
     settings = tf.terraform_settings
-    assert settings["required_version"].startswith(">= 1.9")
+    assert settings["required_version"].startswith(">= 1.11")
     providers = settings["required_providers"][0]
+    assert {k for k in providers if not k.startswith("__")} == {"aws"}, "only hashicorp/aws is available offline"
     assert providers["aws"]["source"] == "hashicorp/aws"
-    assert re.fullmatch(r"~> 6\.\d+", providers["aws"]["version"])
-    assert providers["random"]["source"] == "hashicorp/random"
-    assert re.fullmatch(r"~> 3\.\d+", providers["random"]["version"])
+    assert providers["aws"]["version"] == ">= 5.100, < 7.0"
+    lock = (TERRAFORM_DIR / ".terraform.lock.hcl").read_text()
+    assert 'provider "registry.terraform.io/hashicorp/aws"' in lock
+    assert re.search(r'version\s+=\s+"5\.100\.0"', lock)
+    assert "h1:" in lock
 
 
 def test_provider_applies_one_tagging_scheme(tf):

@@ -134,6 +134,12 @@ class TerraformConfig:
                 for name, body in named.items():
                     yield resource_type, name, body
 
+    def ephemeral_resources(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        for _, block in self._blocks("ephemeral"):
+            for resource_type, named in block.items():
+                for name, body in named.items():
+                    yield resource_type, name, body
+
     def data_sources(self, data_type: str) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
         for _, block in self._blocks("data"):
