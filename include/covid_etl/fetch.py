@@ -4,11 +4,13 @@ with rate limits."""
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from typing import BinaryIO
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -95,8 +97,17 @@ def session_with_retries(retries: int, backoff: float) -> requests.Session:
     return session
 
 
-def download(
+@dataclass(frozen=True)
+class Streamed:
+    """What a download wrote: its size and sha256."""
+
+    bytes: int
+    sha256: str
+
+
+def download_to(
     url: str,
+    target: BinaryIO,
     *,
     source: str,
     connect_timeout: float = 10.0,
@@ -105,10 +116,11 @@ def download(
     retries: int = 3,
     backoff: float = 1.0,
     max_rate_limit_wait: float = MAX_RATE_LIMIT_WAIT,
-) -> Download:
-    """Fetch ``url`` whole, or raise.
+) -> Streamed:
+    """Stream ``url`` into ``target`` a chunk at a time (never whole in memory), hashing as it goes; or raise.
 
     :param url: the file's address.
+    :param target: where the bytes go (a file in the staging store, opened for writing bytes).
     :param source: the source's label (``NYT``, ``JHU``), used in errors and logs.
     :param connect_timeout: seconds to wait for a connection.
     :param read_timeout: seconds to wait between bytes.
@@ -140,24 +152,32 @@ def download(
             announced = response.headers.get("Content-Length")
             if announced is not None and int(announced) > max_bytes:
                 raise DownloadRejectedError(f"{source} {url}: {announced} bytes exceeds the cap of {max_bytes}")
-            body = _read_capped(response, source=source, url=url, max_bytes=max_bytes)
-    if announced is not None and len(body) != int(announced):
+            streamed = _write_capped(response, target, source=source, url=url, max_bytes=max_bytes)
+    if announced is not None and streamed.bytes != int(announced):
         raise IncompleteDownloadError(
-            f"{source} {url}: short body, {len(body)} of the {announced} bytes announced by Content-Length"
+            f"{source} {url}: short body, {streamed.bytes} of the {announced} bytes announced by Content-Length"
         )
-    log.info("Downloaded %s: %s bytes from %s", source, len(body), url)
-    return Download(source=source, url=url, body=body)
+    log.info("Downloaded %s: %s bytes from %s", source, streamed.bytes, url)
+    return streamed
 
 
-def _read_capped(response: requests.Response, *, source: str, url: str, max_bytes: int) -> bytes:
-    chunks, size = [], 0
+def download(url: str, *, source: str, **options) -> Download:
+    """Fetch ``url`` whole into memory (small files: `make check-sources`); options as for :func:`download_to`."""
+    body = io.BytesIO()
+    download_to(url, body, source=source, **options)
+    return Download(source=source, url=url, body=body.getvalue())
+
+
+def _write_capped(response: requests.Response, target: BinaryIO, *, source: str, url: str, max_bytes: int) -> Streamed:
+    digest, size = hashlib.sha256(), 0
     try:
         for chunk in response.iter_content(_CHUNK):
             size += len(chunk)
             if size > max_bytes:
                 raise DownloadRejectedError(f"{source} {url}: body exceeds the cap of {max_bytes} bytes")
-            chunks.append(chunk)
+            digest.update(chunk)
+            target.write(chunk)
     except requests.RequestException as exc:
         # urllib3 notices a connection closed before Content-Length: the same fault as a short body.
         raise IncompleteDownloadError(f"{source} {url}: short body, the connection broke ({exc})") from exc
-    return b"".join(chunks)
+    return Streamed(bytes=size, sha256=digest.hexdigest())
