@@ -1,8 +1,13 @@
 """
 ### COVID-19 daily ETL (`covid_etl`)
 
-Once a day, loads the US national COVID-19 series into PostgreSQL, as the sources were published
-on the run's date:
+Once a day, loads three COVID-19 datasets into PostgreSQL, as the sources were published on the
+run's date: the US national series (below), and NYT's state and county series (`resolve_states` /
+`resolve_counties` >> `fetch_*` >> `load_*` >> `check_*_columns`, `check_*_table`: one generic loader
+that streams the staged files, compares them with the version the table holds and writes only what
+changed, with COPY; then SQL data quality checks, and `compare_states_with_nation`). Param `datasets`
+(default `$COVID_ETL_DATASETS`, else all) chooses which; one dataset's failure does not stop another.
+The national series:
 
 1. **resolve_sources** finds, for the New York Times `us.csv` (cases, deaths) and the Johns Hopkins
    combined time series (recovered), the newest commit at or before the run's data interval end
@@ -31,11 +36,85 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from airflow.providers.common.sql.operators.sql import SQLColumnCheckOperator, SQLTableCheckOperator
 from airflow.sdk import Param, TriggerRule, dag, task
 
 from covid_etl import config
 from covid_etl.callbacks import notify_success, record_and_notify_failure
+from covid_etl.datasets import ALL_DATASETS, DATASETS, Dataset
 from covid_etl.errors import fail_fast
+
+
+def _connect():
+    """A connection to the pipeline's database (psycopg 3 on MWAA), through the provider's hook."""
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+    return PostgresHook(postgres_conn_id=config.POSTGRES_CONN_ID).get_conn()
+
+
+def dataset_tasks(dataset: Dataset):
+    """resolve_<name> >> fetch_<name> >> load_<name> >> its two data quality checks; returns
+    (the load, [the checks])."""
+
+    @task.short_circuit(task_id=f"resolve_{dataset.name}", ignore_downstream_trigger_rules=False)
+    def resolve() -> dict | bool:
+        from airflow.sdk import get_current_context
+
+        from covid_etl.dataset_steps import plan_dataset
+
+        with fail_fast():
+            return plan_dataset(get_current_context(), dataset, connect=_connect)
+
+    @task(task_id=f"fetch_{dataset.name}")
+    def fetch(plan: dict) -> dict:
+        from covid_etl.dataset_steps import fetch_files
+        from covid_etl.steps import staging_of_run
+
+        with fail_fast():
+            return fetch_files(plan, **staging_of_run())
+
+    @task(task_id=f"load_{dataset.name}")
+    def load(fetched: dict) -> dict:
+        from airflow.sdk import get_current_context
+
+        from covid_etl.dataset_steps import load_files
+        from covid_etl.steps import run_started_at
+
+        context = get_current_context()
+        conn = _connect()
+        try:
+            with fail_fast():
+                return load_files(
+                    conn, fetched, run_id=context["run_id"], started_at=run_started_at(context["dag_run"])
+                )
+        finally:
+            conn.close()
+
+    loaded = load(fetch(resolve()))
+    not_null = {"null_check": {"equal_to": 0}}
+    # A failed check is a fact about the data, which a retry does not change.
+    columns = SQLColumnCheckOperator(
+        task_id=f"check_{dataset.name}_columns",
+        retries=0,
+        conn_id=config.POSTGRES_CONN_ID,
+        table=dataset.table,
+        column_mapping={
+            **{name: not_null for name in dataset.key},
+            **{name: {**not_null, "min": {"geq_to": 0}} for name in ("cases", "deaths")},
+        },
+    )
+    table = SQLTableCheckOperator(
+        task_id=f"check_{dataset.name}_table",
+        retries=0,
+        conn_id=config.POSTGRES_CONN_ID,
+        table=dataset.table,
+        checks={
+            "no_future_dates": {"check_statement": "MAX(date) <= CURRENT_DATE"},
+            "a_row_for_every_date": {"check_statement": "COUNT(DISTINCT date) = MAX(date) - MIN(date) + 1"},
+        },
+    )
+    loaded >> [columns, table]
+    return loaded, [columns, table]
 
 
 def _url_param(source: str, what: str) -> Param:
@@ -67,8 +146,16 @@ def _url_param(source: str, what: str) -> Param:
         "on_failure_callback": record_and_notify_failure,
     },
     params={
+        "datasets": Param(
+            config.chosen_datasets(),
+            type="array",
+            items={"type": "string", "enum": list(ALL_DATASETS)},
+            description="Which datasets this run loads (default: $COVID_ETL_DATASETS, else all)",
+        ),
         "nyt_url": _url_param("NYT", "NYT us.csv (date,cases,deaths)"),
         "jhu_url": _url_param("JHU", "JHU combined time series"),
+        "states_url": _url_param("STATES", "NYT us-states.csv (date,state,fips,cases,deaths)"),
+        "counties_url": _url_param("COUNTIES", "NYT counties, the whole series in one file"),
     },
 )
 def covid_etl():
@@ -76,17 +163,12 @@ def covid_etl():
     @task.short_circuit(ignore_downstream_trigger_rules=False)
     def resolve_sources() -> dict | bool:
         """Pin each source to its newest publication at the run's date; skip if all were loaded already."""
-        from airflow.providers.postgres.hooks.postgres import PostgresHook
         from airflow.sdk import get_current_context
 
         from covid_etl.steps import plan_run
 
-        context = get_current_context()
         with fail_fast():
-            return plan_run(
-                context,
-                connect=lambda: PostgresHook(postgres_conn_id=config.POSTGRES_CONN_ID).get_conn(),
-            )
+            return plan_run(get_current_context(), connect=_connect)
 
     @task
     def fetch_source(publications: dict, source: str) -> dict:
@@ -167,10 +249,28 @@ def covid_etl():
         return summarize_run(get_current_context())
 
     publications = resolve_sources()
+
+    @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
+    def compare_states_with_nation() -> dict:
+        """Check that per date the states sum to NYT's national series (within a tolerance)."""
+        from covid_etl.dataset_steps import compare_states_with_nation as compare
+
+        conn = _connect()
+        try:
+            with fail_fast():
+                return compare(conn)
+        finally:
+            conn.close()
+
     nyt_file = fetch_source.override(task_id="fetch_nyt")(publications, "NYT")
     jhu_file = fetch_source.override(task_id="fetch_jhu")(publications, "JHU")
-    loaded = upsert_days(merge_sources(parse_nyt(nyt_file), parse_jhu(jhu_file)))
-    loaded >> publish_dashboard() >> report_run()
+    national = upsert_days(merge_sources(parse_nyt(nyt_file), parse_jhu(jhu_file)))
+    checks = {name: dataset_tasks(dataset) for name, dataset in DATASETS.items()}
+    cross_check = compare_states_with_nation()
+    [national, checks["states"][0]] >> cross_check
+    published = publish_dashboard()
+    [national, cross_check, *(task for _, tasks in checks.values() for task in tasks)] >> published
+    published >> report_run()
 
 
 covid_etl()

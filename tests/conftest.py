@@ -100,11 +100,20 @@ def local_airflow(tmp_path_factory, http_server, stack_github):
         pg_data=state / "pgdata",
         api_port=free_port(),
         pg_port=free_port(),
-        extra_env={**stack_github.environment(), "AIRFLOW_VAR_COVID_ETL_STAGING_URI": (state / "staging").as_uri()},
+        extra_env={
+            **stack_github.environment(),
+            "AIRFLOW_VAR_COVID_ETL_STAGING_URI": (state / "staging").as_uri(),
+            # The scheduler's own runs and the backfill load the national series (the stack's fake GitHub
+            # holds no state or county files); the dashboard's test triggers all three, on fixture files.
+            "COVID_ETL_DATASETS": "national",
+        },
     ).up()
     stack.sources = {
+        "datasets": ["national", "states", "counties"],
         "nyt_url": http_server.url("files/real/nyt-us-2023-01-24.csv"),
         "jhu_url": http_server.url("files/real/jhu-combined-2021-03-17.csv"),
+        "states_url": http_server.url("files/states/us-states.csv"),
+        "counties_url": http_server.url("files/counties/us-counties.csv"),
     }
     yield stack
     stack.down()
@@ -158,8 +167,9 @@ def run_dag(airflow_metadata_db, pipeline_env, http_server):
 
     dag = DagBag(dag_folder=str(ROOT / "dags")).dags["covid_etl"]
 
-    def run(nyt_path: str, jhu_path: str = "files/jhu/combined-us-through-2021-09.csv"):
-        dag_run = dag.test(run_conf={"nyt_url": http_server.url(nyt_path), "jhu_url": http_server.url(jhu_path)})
+    def run(nyt_path: str, jhu_path: str = "files/jhu/combined-us-through-2021-09.csv", **conf):
+        urls = {"nyt_url": http_server.url(nyt_path), "jhu_url": http_server.url(jhu_path)}
+        dag_run = dag.test(run_conf={"datasets": ["national"], **urls, **conf})
         return dag_run.state, {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
 
     return run
@@ -190,8 +200,36 @@ def run_pinned(airflow_metadata_db, pipeline_env, github):
 
     dag = DagBag(dag_folder=str(ROOT / "dags")).dags["covid_etl"]
 
-    def run(logical_date):
-        dag_run = dag.test(logical_date=logical_date)
+    def run(logical_date, datasets=("national",)):
+        dag_run = dag.test(logical_date=logical_date, run_conf={"datasets": list(datasets)})
         return dag_run.state, {ti.task_id: ti.state for ti in dag_run.get_task_instances()}, dag_run.run_id
+
+    return run
+
+
+@pytest.fixture
+def make_run(db_url, http_server, tmp_path):
+    """Run `make run`'s driver on this test's database: on fixture files when given (unpinned), else
+    pinned through whatever GitHub ``extra`` names; return (exit code, output lines)."""
+
+    def run(nyt: str | None, jhu: str | None = "jhu/combined-us-through-2021-09.csv", **extra: str):
+        env = {
+            **os.environ,
+            "COVID_ETL_DB_URL": db_url,
+            "PYTHONPATH": str(ROOT / "scripts"),
+            "AIRFLOW_VAR_COVID_ETL_STAGING_URI": (tmp_path / "staging").as_uri(),
+            "COVID_ETL_DATASETS": "national",
+            **extra,
+        }
+        if nyt:
+            env["COVID_ETL_NYT_URL"] = http_server.url(f"files/{nyt}")
+        if jhu and nyt:
+            env["COVID_ETL_JHU_URL"] = http_server.url(f"files/{jhu}")
+        for name in ("AIRFLOW_HOME", "AIRFLOW_CONN_COVID_DB", "AIRFLOW_VAR_COVID_ETL_SNS_TOPIC_ARN"):
+            env.pop(name, None)
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "run_pipeline.py")], env=env, capture_output=True, text=True
+        )
+        return done.returncode, done.stdout.strip().splitlines()
 
     return run

@@ -92,9 +92,9 @@ def test_shows_covid_etl_unpaused_and_runs_it_on_request(stack, token, http_serv
     state = wait_for(finished_state, timeout=300)
     assert state == "success"
     with psycopg.connect(f"postgresql://postgres@127.0.0.1:{stack.pg_port}/covid") as conn:
-        assert conn.execute("SELECT nyt_url FROM etl_runs WHERE run_id = %s", (run["dag_run_id"],)).fetchone() == (
-            conf["nyt_url"],
-        )
+        assert conn.execute(
+            "SELECT nyt_url FROM etl_runs WHERE run_id = %s AND dataset = 'national'", (run["dag_run_id"],)
+        ).fetchone() == (conf["nyt_url"],)
 
 
 def test_down_stops_everything_it_started(tmp_path, http_server):

@@ -87,9 +87,9 @@ def test_older_publications_backfilled_after_newer_ones_left_the_table_as_the_ne
     # The scheduler's own run loaded the newest publications first; the backfill's lost to them.
     # (Other tests' runs on this stack may load unpinned files, published when they ran.)
     stale = query(db, "SELECT sum(rows_stale) FROM etl_runs WHERE run_id LIKE 'backfill__%%'")[0][0]
-    newest = query(
-        db, "SELECT max(published_at) FROM covid_publications WHERE source = 'NYT' AND commit IS NOT NULL"
-    )[0][0]
+    newest = query(db, "SELECT max(published_at) FROM covid_publications WHERE source = 'NYT' AND commit IS NOT NULL")[
+        0
+    ][0]
     assert stale > 0 and newest == datetime(2023, 1, 25, 12, tzinfo=UTC)
     table = dict(query(db, "SELECT date, cases FROM covid_us_daily"))
     as_of_now = dict(query(db, "SELECT date, cases FROM covid_us_daily_as_of(now())"))

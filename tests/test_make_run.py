@@ -3,42 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import psycopg
-import pytest
 
 from oracle import independent_merge, stored_table
-from support import ROOT
-
-
-@pytest.fixture
-def make_run(db_url, http_server, tmp_path):
-    """Run `make run`'s driver on this test's database: on fixture files when given (unpinned), else
-    pinned through whatever GitHub ``extra`` names; return (exit code, output lines)."""
-
-    def run(nyt: str | None, jhu: str | None = "jhu/combined-us-through-2021-09.csv", **extra: str):
-        env = {
-            **os.environ,
-            "COVID_ETL_DB_URL": db_url,
-            "PYTHONPATH": str(ROOT / "scripts"),
-            "AIRFLOW_VAR_COVID_ETL_STAGING_URI": (tmp_path / "staging").as_uri(),
-            **extra,
-        }
-        if nyt:
-            env["COVID_ETL_NYT_URL"] = http_server.url(f"files/{nyt}")
-        if jhu and nyt:
-            env["COVID_ETL_JHU_URL"] = http_server.url(f"files/{jhu}")
-        for name in ("AIRFLOW_HOME", "AIRFLOW_CONN_COVID_DB", "AIRFLOW_VAR_COVID_ETL_SNS_TOPIC_ARN"):
-            env.pop(name, None)
-        done = subprocess.run(
-            [sys.executable, str(ROOT / "scripts" / "run_pipeline.py")], env=env, capture_output=True, text=True
-        )
-        return done.returncode, done.stdout.strip().splitlines()
-
-    return run
 
 
 def test_prints_the_sns_messages_and_a_json_summary_across_versions(make_run, db_url):

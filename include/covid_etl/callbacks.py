@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from covid_etl import config
+from covid_etl.datasets import DATASETS
 from covid_etl.notifications import failure_message, publish, success_message
 from covid_etl.records import Publication, RunInfo
 from covid_etl.steps import publication_of, run_started_at
@@ -29,7 +30,25 @@ SOURCE_OF_TASK = {
     "merge_sources": "NYT and JHU",
     "upsert_days": f"PostgreSQL (connection {config.POSTGRES_CONN_ID})",
     "publish_dashboard": f"PostgreSQL (connection {config.POSTGRES_CONN_ID})",
+    "compare_states_with_nation": "NYT states against NYT's national series",
 }
+
+
+def source_of_task(task_id: str) -> str:
+    """What a failing task was working on, for the failure message."""
+    if task_id in SOURCE_OF_TASK:
+        return SOURCE_OF_TASK[task_id]
+    for name, dataset in DATASETS.items():
+        if task_id.startswith(("resolve_", "fetch_")) and task_id.endswith(name):
+            return dataset.label
+        if task_id.endswith(name) or f"_{name}_" in task_id:
+            return f"{dataset.label} in PostgreSQL (connection {config.POSTGRES_CONN_ID}, table {dataset.table})"
+    return "unknown"
+
+
+def dataset_of_task(task_id: str) -> str:
+    """The dataset a task belongs to, for etl_runs."""
+    return next((name for name in DATASETS if task_id.endswith(name) or f"_{name}_" in task_id), "national")
 
 
 def _topic_arn() -> str | None:
@@ -83,6 +102,7 @@ def record_and_notify_failure(context: Any) -> None:
             started_at=_started_at(context),
             nyt=_known_publication(context, "NYT"),
             jhu=_known_publication(context, "JHU"),
+            dataset=dataset_of_task(ti.task_id),
         )
         conn = PostgresHook(postgres_conn_id=config.POSTGRES_CONN_ID).get_conn()
         try:
@@ -94,7 +114,8 @@ def record_and_notify_failure(context: Any) -> None:
     subject, body = failure_message(
         run_id=ti.run_id,
         task_id=ti.task_id,
-        source=SOURCE_OF_TASK.get(ti.task_id, "unknown"),
+        source=source_of_task(ti.task_id),
+        table=DATASETS[dataset].table if (dataset := dataset_of_task(ti.task_id)) in DATASETS else "covid_us_daily",
         error=error,
         log_url=getattr(ti, "log_url", ""),
     )

@@ -31,6 +31,17 @@ def url_override(source: str) -> str | None:
     return os.environ.get(f"COVID_ETL_{source}_URL") or None
 
 
+def chosen_datasets() -> list[str]:
+    """$COVID_ETL_DATASETS (comma-separated: national, states, counties), else all of them."""
+    from covid_etl.datasets import ALL_DATASETS
+
+    chosen = [name.strip() for name in os.environ.get("COVID_ETL_DATASETS", "").split(",") if name.strip()]
+    unknown = sorted(set(chosen) - set(ALL_DATASETS))
+    if unknown:
+        raise ValueError(f"COVID_ETL_DATASETS names unknown datasets {unknown}; known: {', '.join(ALL_DATASETS)}")
+    return chosen or list(ALL_DATASETS)
+
+
 def github_api_url() -> str:
     """GitHub's REST API: $COVID_ETL_GITHUB_API_URL, else api.github.com."""
     return os.environ.get("COVID_ETL_GITHUB_API_URL") or GITHUB_API_URL

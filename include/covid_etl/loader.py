@@ -34,7 +34,7 @@ def is_psycopg2(conn: Any) -> bool:
 
 
 @contextmanager
-def _locked_transaction(conn: Any) -> Iterator[Any]:
+def locked_transaction(conn: Any) -> Iterator[Any]:
     """Run the body in one transaction holding the load lock, with the tables and functions in place."""
     conn.autocommit = False
     try:
@@ -99,7 +99,7 @@ def _run_row(
     run: RunInfo, *, status: str, result: LoadResult | None, days: Sequence[CovidDay], error: str | None
 ) -> dict:
     """The parameters of insert_etl_run.sql; what a run did not get to is NULL."""
-    row = {"run_id": run.run_id, "dataset": "national", "started_at": run.started_at, "status": status}
+    row = {"run_id": run.run_id, "dataset": run.dataset, "started_at": run.started_at, "status": status}
     row |= {"error": error, "sources": _sources_json(run)}
     for prefix, source in (("nyt", run.nyt), ("jhu", run.jhu)):
         row |= {f"{prefix}_{field}": getattr(source, field, None) for field in ("url", "sha256", "rows")}
@@ -127,7 +127,7 @@ def load_national(
     :param run: the run's id and start, and its two publications (commit, time, sha256, rows).
     """
     psycopg2 = is_psycopg2(conn)
-    with _locked_transaction(conn) as cursor:
+    with locked_transaction(conn) as cursor:
         nyt_rows = [(d.date, d.cases, d.deaths, None) for d in nyt]
         jhu_rows = [(day, None, None, recovered) for day, recovered in sorted(jhu_recovered.items())]
         for publication, rows in ((run.nyt, nyt_rows), (run.jhu, jhu_rows)):
@@ -152,7 +152,7 @@ def load_national(
 
 def loaded_publications(conn: Any, publications: Sequence[Publication]) -> list[Publication]:
     """Those of ``publications`` (pinned ones) that an earlier successful run loaded already."""
-    with _locked_transaction(conn) as cursor:
+    with locked_transaction(conn) as cursor:
         found = []
         for publication in publications:
             if publication.pinned:
@@ -167,6 +167,6 @@ def loaded_publications(conn: Any, publications: Sequence[Publication]) -> list[
 
 def record_run(conn: Any, run: RunInfo, *, status: str, error: str | None = None) -> None:
     """Record a run that loaded nothing (``failed`` after the load's rollback, or ``skipped``)."""
-    with _locked_transaction(conn) as cursor:
+    with locked_transaction(conn) as cursor:
         cursor.execute(read_sql("insert_etl_run"), _run_row(run, status=status, result=None, days=(), error=error))
     log.info("Recorded %s run %s", status, run.run_id)

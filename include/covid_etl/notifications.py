@@ -25,15 +25,21 @@ def success_message(summary: dict, *, duration_seconds: float) -> tuple[str, str
     """
     run_id = summary["run_id"]
     sources = "\n".join(_published(summary, source) for source in ("NYT", "JHU"))
-    if summary["status"] == "skipped":
-        since = summary["no_new_publication_since"]
-        subject = "covid_etl succeeded: no new publication"
-        body = (
-            f"covid_etl run {run_id} succeeded in {duration_seconds:.0f} s: no new publication since {since}.\n"
-            "Every resolved commit was loaded by an earlier run; nothing was downloaded or written.\n"
-            f"{sources}"
+    others = "".join(_dataset_line(name, summary[name]) for name in DATASET_KEYS if name in summary)
+    if summary.get("national_status", "skipped") == "skipped":
+        reason = summary.get("reason") or "not loaded"
+        nothing_new = "no_new_publication_since" in summary
+        subject = (
+            "covid_etl succeeded: no new publication" if nothing_new else f"covid_etl succeeded: national {reason}"
         )
-        return subject, body
+        body = f"covid_etl run {run_id} succeeded in {duration_seconds:.0f} s.\nNational series: {reason}.\n"
+        if nothing_new:
+            body = (
+                f"covid_etl run {run_id} succeeded in {duration_seconds:.0f} s: "
+                f"no new publication since {summary['no_new_publication_since']}.\n"
+                "Every resolved commit was loaded by an earlier run; nothing was downloaded or written.\n"
+            )
+        return subject[:100], f"{body}{sources}{others}"
     subject = f"covid_etl succeeded: {summary['inserted']} inserted, {summary['updated']} updated"
     body = (
         f"covid_etl run {run_id} succeeded in {duration_seconds:.0f} s.\n"
@@ -42,12 +48,24 @@ def success_message(summary: dict, *, duration_seconds: float) -> tuple[str, str
         f"Rows unchanged: {summary['unchanged']}\n"
         f"Rows stale (lost to a newer publication): {summary['stale']}\n"
         f"Dates loaded: {summary['first_date']} to {summary['last_date']}\n"
-        f"{sources}"
+        f"{sources}{others}"
     )
     return subject, body
 
 
-def failure_message(*, run_id: str, task_id: str, source: str, error: str, log_url: str) -> tuple[str, str]:
+DATASET_KEYS = ("states", "counties")
+
+
+def _dataset_line(name: str, outcome: dict) -> str:
+    if outcome["status"] == "success":
+        counts = ", ".join(f"{outcome[key]} {key}" for key in ("inserted", "updated", "unchanged", "stale"))
+        return f"\n{name.capitalize()}: {counts} (of {outcome['rows']} rows)"
+    return f"\n{name.capitalize()}: {outcome['status']}: {outcome.get('reason') or outcome.get('error')}"
+
+
+def failure_message(
+    *, run_id: str, task_id: str, source: str, error: str, log_url: str, table: str = "covid_us_daily"
+) -> tuple[str, str]:
     """Subject and body for a run that failed; the load is one transaction, so nothing was written."""
     subject = f"covid_etl failed in {task_id}"
     body = (
@@ -55,7 +73,7 @@ def failure_message(*, run_id: str, task_id: str, source: str, error: str, log_u
         f"Failed task: {task_id}\n"
         f"Source: {source}\n"
         f"Error: {error}\n"
-        "The table covid_us_daily was left unchanged: the load commits in one transaction or not at all.\n"
+        f"The table {table} was left unchanged by this task: a load commits in one transaction or not at all.\n"
         f"Task log: {log_url}"
     )
     return subject[:100], body

@@ -107,3 +107,4 @@ class RunInfo:
     started_at: datetime
     nyt: Publication | None = None
     jhu: Publication | None = None
+    dataset: str = "national"

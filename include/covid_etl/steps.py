@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 
 from covid_etl import config
-from covid_etl.fetch import download
+from covid_etl.fetch import download_to
 from covid_etl.github import resolve_publication
 from covid_etl.merge import merge_us, reported_recovered
 from covid_etl.parsing import parse_jhu_us, parse_nyt
@@ -76,16 +76,23 @@ def resolve_publications(
     return publications
 
 
-def fetch_to_staging(*, publication: dict, staging_uri: str, run_id: str) -> dict:
-    """Download a publication whole and stage it; return it with where it is and its sha256."""
-    source = publication["source"]
-    fetched = download(publication["url"], source=source)
-    sha256 = fetched.sha256  # hashes the whole body: once
-    path = staged_path(staging_uri, run_id, f"{source.lower()}.csv")
+def stage_download(*, url: str, source: str, staging_uri: str, run_id: str, name: str) -> dict:
+    """Stream a download into the staging store as <staging>/<run id>/<name>; return where, size and sha256."""
+    path = staged_path(staging_uri, run_id, name)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(fetched.body)
-    log.info("Staged %s (%s bytes, sha256 %s) at %s", source, len(fetched.body), sha256, path)
-    return {**publication, "sha256": sha256, "bytes": len(fetched.body), "path": str(path)}
+    with path.open("wb") as target:
+        streamed = download_to(url, target, source=source)
+    log.info("Staged %s (%s bytes, sha256 %s) at %s", source, streamed.bytes, streamed.sha256, path)
+    return {"sha256": streamed.sha256, "bytes": streamed.bytes, "path": str(path)}
+
+
+def fetch_to_staging(*, publication: dict, staging_uri: str, run_id: str) -> dict:
+    """Download a publication and stage it; return it with where it is and its sha256."""
+    source = publication["source"]
+    staged = stage_download(
+        url=publication["url"], source=source, staging_uri=staging_uri, run_id=run_id, name=f"{source.lower()}.csv"
+    )
+    return {**publication, **staged}
 
 
 def _read_staged(staged: dict) -> str:
@@ -212,6 +219,9 @@ def plan_run(context, *, connect) -> dict | bool:
     """
     from covid_etl.loader import loaded_publications, record_run
 
+    if "national" not in (context["params"].get("datasets") or ["national"]):
+        context["ti"].xcom_push(key="skipped", value={"reason": "not chosen for this run (COVID_ETL_DATASETS)"})
+        return False
     dag_run = context["dag_run"]
     until = context.get("data_interval_end") or dag_run.run_after
     started_at = run_started_at(dag_run)
@@ -236,7 +246,8 @@ def plan_run(context, *, connect) -> dict | bool:
         conn.close()
     since = max(record.published_at for record in records.values()).isoformat()
     log.info("No new publication since %s: every resolved commit was loaded by an earlier run", since)
-    context["ti"].xcom_push(key="skipped", value={"since": since, "publications": publications})
+    reason = f"no new publication since {since}"
+    context["ti"].xcom_push(key="skipped", value={"reason": reason, "since": since, "publications": publications})
     return False
 
 
@@ -249,6 +260,8 @@ def summarize_run(context) -> dict:
     ti, run_id = context["ti"], context["run_id"]
     states = ti.get_task_states(dag_id=config.DAG_ID, run_ids=[run_id])[run_id]
     failed = failed_tasks(states, ignore={ti.task_id})
+    from covid_etl.datasets import DATASETS
+
     summary = summarize(
         run_id=run_id,
         states=states,
@@ -256,6 +269,14 @@ def summarize_run(context) -> dict:
         publications=ti.xcom_pull(task_ids="resolve_sources") or None,
         skipped=ti.xcom_pull(task_ids="resolve_sources", key="skipped"),
         loaded=ti.xcom_pull(task_ids="upsert_days"),
+        datasets={
+            name: {
+                "skipped": ti.xcom_pull(task_ids=f"resolve_{name}", key="skipped"),
+                "loaded": ti.xcom_pull(task_ids=f"load_{name}"),
+            }
+            for name in DATASETS
+        },
+        comparison=ti.xcom_pull(task_ids="compare_states_with_nation"),
         reporter=ti.task_id,
     )
     ti.xcom_push(key="summary", value=summary)
