@@ -125,3 +125,26 @@ def test_the_document_of_the_whole_series_is_far_below_a_megabyte(tables):
     size = len(json.dumps(publish(psycopg.connect, tables)))
 
     assert size < 64 * 1024, size  # 1,218 days and 10 runs
+
+
+def test_the_states_view_is_published_once_its_tables_exist(tables, db_url):
+    from covid_etl.sql import read_sql as sql
+
+    empty = publish(psycopg.connect, db_url)
+    assert empty["states"] == {"dates": [], "states": [], "avg7_per_100k": []} and empty["counties"] == []
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(sql("create_datasets"))
+        conn.execute(
+            "INSERT INTO covid_us_state_daily (date, state, fips, cases, deaths, run_id)"
+            " SELECT d::date, 'Ohio', '39', 100 * (d::date - '2020-03-01'::date), 0, 't'"
+            " FROM generate_series('2020-03-01'::date, '2020-03-15', '1 day') d"
+        )
+    states = publish(psycopg.connect, db_url)["states"]
+    # 100 new cases a day in Ohio (11,689,100 people in the reference table).
+    assert states["dates"] == ["2020-03-01", "2020-03-08", "2020-03-15"]
+    assert states["states"] == [["Ohio", "39", 11689100]]
+    assert states["avg7_per_100k"] == [
+        [None],
+        [round(100 * 100_000 / 11689100, 2)],
+        [round(100 * 100_000 / 11689100, 2)],
+    ]

@@ -20,7 +20,7 @@ from covid_etl.sql import read_sql
 
 log = logging.getLogger(__name__)
 
-PAYLOAD_VERSION = 2
+PAYLOAD_VERSION = 3
 RUN_LIMIT = 10
 # The most history entries the document carries (about 25 bytes each): beyond it, publications are
 # thinned (see thin_history), so the document stays far below the megabyte an XCom should not exceed.
@@ -109,6 +109,34 @@ def history_columns(
     }
 
 
+def states_columns(states: Sequence[Sequence[Any]]) -> dict[str, Any]:
+    """[date, state, fips, avg7] rows (every 7th date) as the map's columns: per date, per state, the
+    7-day average of new cases per 100,000 people (None where unknown)."""
+    from covid_etl.population import per_100k, populations
+
+    by_state, _ = populations()
+    dates = sorted({_as_date(row[0]).isoformat() for row in states})
+    names = sorted({row[1] for row in states})
+    fips = {row[1]: row[2] for row in states}
+    value = {(_as_date(day).isoformat(), state): avg7 for day, state, _, avg7 in states}
+    return {
+        "dates": dates,
+        "states": [[name, fips[name], by_state.get(name)] for name in names],
+        "avg7_per_100k": [[per_100k(value.get((day, name)), by_state.get(name)) for name in names] for day in dates],
+    }
+
+
+def counties_rows(counties: Sequence[Sequence[Any]]) -> list[list]:
+    """[state, county, fips, cases, deaths, avg7] on the latest date, with the average per 100,000 people."""
+    from covid_etl.population import per_100k, populations
+
+    _, by_county = populations()
+    return [
+        [state, county, fips, cases, deaths, per_100k(avg7, by_county.get((state, county)))]
+        for state, county, fips, cases, deaths, avg7 in counties
+    ]
+
+
 def build_payload(
     *,
     days: Sequence[Sequence[Any]],
@@ -117,6 +145,8 @@ def build_payload(
     run_id: str,
     publications: Sequence[Sequence[Any]] = (),
     history: Sequence[Sequence[Any]] = (),
+    states: Sequence[Sequence[Any]] = (),
+    counties: Sequence[Sequence[Any]] = (),
 ) -> dict[str, Any]:
     """The published document.
 
@@ -126,6 +156,8 @@ def build_payload(
     :param run_id: the run publishing it.
     :param publications: [source, ident, commit, published_at] per loaded publication, in publication order.
     :param history: [source, ident, date, cases, deaths, recovered] per change, in publication order.
+    :param states: [date, state, fips, avg7] of every 7th date (dashboard_states.sql).
+    :param counties: [state, county, fips, cases, deaths, avg7] on the latest date.
     """
     return {
         "version": PAYLOAD_VERSION,
@@ -134,7 +166,21 @@ def build_payload(
         "runs": list(runs),
         "last_success_at": _iso(last_success_at),
         "history": history_columns(publications, history),
+        "states": states_columns(states),
+        "counties": counties_rows(counties),
     }
+
+
+# The states and counties views, each read once its table exists (a run may load the national series only).
+DATASET_VIEWS = (("dashboard_states", "covid_us_state_daily"), ("dashboard_counties", "covid_us_county_daily"))
+
+
+def _rows_if_loaded(cursor: Any, view: str, table: str) -> list:
+    cursor.execute("SELECT to_regclass(%s) IS NOT NULL", (table,))
+    if not cursor.fetchone()[0]:
+        return []
+    cursor.execute(read_sql(view))
+    return cursor.fetchone()[0]
 
 
 def read_payload(conn: Any, *, run_id: str) -> dict[str, Any]:
@@ -143,12 +189,13 @@ def read_payload(conn: Any, *, run_id: str) -> dict[str, Any]:
         with closing(conn.cursor()) as cursor:
             cursor.execute(read_sql("dashboard"), {"run_limit": RUN_LIMIT})
             days, runs, last_success_at, publications, history = cursor.fetchone()
+            states, counties = (_rows_if_loaded(cursor, view, table) for view, table in DATASET_VIEWS)
     except Exception as exc:
         if UNDEFINED_TABLE not in (getattr(exc, "pgcode", None), getattr(exc, "sqlstate", None)):
             raise
         conn.rollback()
         log.info("The pipeline's tables do not exist yet: publishing an empty dashboard")
-        days, runs, last_success_at, publications, history = [], [], None, [], []
+        days, runs, last_success_at, publications, history, states, counties = [], [], None, [], [], [], []
     payload = build_payload(
         days=days,
         runs=runs,
@@ -156,6 +203,8 @@ def read_payload(conn: Any, *, run_id: str) -> dict[str, Any]:
         run_id=run_id,
         publications=publications,
         history=history,
+        states=states,
+        counties=counties,
     )
     log.info("Dashboard: %s days, %s runs, %s history entries", len(days), len(runs), len(history))
     return payload

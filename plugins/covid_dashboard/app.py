@@ -86,9 +86,16 @@ def create_app() -> FastAPI:
     # Sync handlers: FastAPI runs them in its thread pool, so the read of the metadata database does
     # not block the API server's event loop.
     @app.get("/", response_class=HTMLResponse)
-    def dashboard_page(user: Reader, as_of: date | None = None, day: date | None = None) -> HTMLResponse:
+    def dashboard_page(
+        user: Reader,
+        as_of: date | None = None,
+        day: date | None = None,
+        states_date: date | None = None,
+        state: str | None = None,
+    ) -> HTMLResponse:
         dashboard = fetch_dashboard(as_of=end_of(as_of, UTC) if as_of else None)
-        return HTMLResponse(render_page(dashboard, day=day), headers={"Cache-Control": "no-store"})
+        page = render_page(dashboard, day=day, states_date=states_date and states_date.isoformat(), state=state)
+        return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
     @app.get("/api/daily")
     def daily_series(user: Reader, as_of: date | None = None) -> JSONResponse:

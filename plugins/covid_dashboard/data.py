@@ -16,11 +16,12 @@ from typing import Any
 
 from covid_dashboard import DAG_ID, PUBLISHER_TASK_ID
 from covid_dashboard.history import History
+from covid_dashboard.states import StatesView
 
 log = logging.getLogger(__name__)
 
 # The version of the published document this plugin reads (include/covid_etl/dashboard.py).
-PAYLOAD_VERSION = 2
+PAYLOAD_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ class Dashboard:
     # None until a run of the DAG has published the dashboard.
     publication: Publication | None = None
     history: History = field(default_factory=lambda: History.from_json(None))
+    states: StatesView = field(default_factory=lambda: StatesView.from_json(None, None))
     # Set when the days are the table as it stood then (from the history), not as it is.
     as_of: datetime | None = None
 
@@ -212,6 +214,7 @@ def dashboard_from_payload(
         last_success_at=_timestamp(last_success_at) if last_success_at else None,
         publication=publication,
         history=history,
+        states=StatesView.from_json(payload.get("states"), payload.get("counties")),
         as_of=as_of,
     )
 

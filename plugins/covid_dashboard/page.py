@@ -9,6 +9,7 @@ from html import escape
 from covid_dashboard.charts import Chart, Series, render_chart, render_step_chart
 from covid_dashboard.data import Dashboard, Day, Run
 from covid_dashboard.history import History
+from covid_dashboard.states import render_map
 
 # Colours per series key, shared by the lines and their legend swatches.
 COLOURS = {
@@ -55,6 +56,9 @@ td.error { max-width: 420px; overflow: hidden; text-overflow: ellipsis; white-sp
 #controls { display: flex; gap: 14px; align-items: center; font-size: .9rem; margin: 4px 0 8px; }
 .as-of { background: #fffbea; border: 1px solid #f6e05e; border-radius: 6px; padding: 6px 10px; }
 svg .s-step { stroke: #4a5568; } svg .points.steps circle { fill: #4a5568; }
+svg.tiles { width: 100%; max-width: 560px; display: block; font-size: 12px; }
+svg.tiles rect { stroke: #cbd5e0; } svg.tiles .chosen rect { stroke: #1a202c; stroke-width: 2; }
+svg.tiles text { fill: #1a202c; pointer-events: none; }
 """
 
 # Hover read-out from the points' data attributes; the page works without it.
@@ -215,8 +219,16 @@ def _revisions(history: History, day: date | None) -> str:
     return f'{table}<h3 id="day-trace">Published values of {day.isoformat()}</h3><div class="charts">{steps}</div>'
 
 
-def render_page(dashboard: Dashboard, *, day: date | None = None) -> str:
-    """The whole HTML document; ``day``: whose published values to trace in the revisions view."""
+def render_page(
+    dashboard: Dashboard, *, day: date | None = None, states_date: str | None = None, state: str | None = None
+) -> str:
+    """The whole HTML document.
+
+    :param dashboard: what to show.
+    :param day: whose published values to trace in the revisions view.
+    :param states_date: the date of the states map (the latest if None).
+    :param state: whose counties to list.
+    """
     if dashboard.days:
         body = (
             _summary(dashboard.days)
@@ -250,6 +262,7 @@ def render_page(dashboard: Dashboard, *, day: date | None = None) -> str:
         " · cases and deaths: The New York Times; recovered: Johns Hopkins CSSE. "
         'Data as JSON: <a href="api/daily">api/daily</a></p>'
         f"{_controls(dashboard, day)}{body}"
+        f"<h2>States</h2>{render_map(dashboard.states, states_date, state)}"
         f"<h2>Last runs</h2>{_runs_table(dashboard.runs)}"
         f"<h2>Revisions</h2>{_revisions(dashboard.history, day or dashboard.history.most_revised_day())}"
         f'<div id="tip"></div><script>{SCRIPT}</script></body></html>'

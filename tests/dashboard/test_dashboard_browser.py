@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import time
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
 
 import httpx
 import psycopg
@@ -337,3 +338,89 @@ def test_the_traced_days_step_charts_plot_each_published_value(stack, dashboard)
         want = [(at, row[column]) for row in history if row[0] == source for at in [row[1]] if row[column] is not None]
         assert [(datetime.fromisoformat(at), value) for at, value in steps[chart]] == want, chart
     assert len(steps["chart-step-cases"]) >= 4
+
+
+def _expected_state_averages(stack, day: str) -> dict[str, float | None]:
+    """Per state, the 7-day average of new cases per 100,000 on ``day``, computed here from the table
+    and the reference populations (csv module)."""
+    import csv as csv_module
+
+    population = {
+        row["Province_State"]: int(row["Population"])
+        for row in csv_module.DictReader((ROOT / "include" / "data" / "jhu-reference.csv").open())
+        if row["Country_Region"] == "US" and not row["Admin2"] and len(row["FIPS"]) == 2 and row["Population"]
+    }
+    with _db(stack) as conn:
+        rows = conn.execute("SELECT state, date, cases FROM covid_us_state_daily ORDER BY state, date").fetchall()
+    cases = {(state, d.isoformat()): c for state, d, c in rows}
+    from datetime import date as date_type
+    from datetime import timedelta as delta
+
+    target = date_type.fromisoformat(day)
+    result = {}
+    for state in {state for state, _, _ in rows}:
+        days = [(target - delta(days=k)).isoformat() for k in range(8)]
+        if all((state, d) in cases for d in days) and population.get(state):
+            # The mean of the 7 daily new counts telescopes; rounded half away from zero, as SQL's round.
+            average = (Decimal(cases[(state, days[0])] - cases[(state, days[7])]) / 7).quantize(
+                Decimal("0.01"), rounding=ROUND_HALF_UP
+            )
+            result[state] = round(float(average) * 100_000 / population[state], 2)
+        else:
+            result[state] = None
+    return result
+
+
+def test_the_states_map_colours_each_state_by_its_average_per_100k(stack, states_view):
+    expected = _expected_state_averages(stack, states_view["date"])
+    shown = {state: (float(value) if value else None) for state, value in states_view["tiles"]}
+    assert set(shown) <= set(expected) and len(shown) >= 50
+    assert {state: value for state, value in shown.items()} == {state: expected[state] for state in shown}
+    assert any(value for value in shown.values())
+
+
+def test_a_chosen_states_counties_are_listed_with_their_counts(stack, states_view):
+    with _db(stack) as conn:
+        rows = conn.execute(
+            "SELECT county, cases, deaths FROM covid_us_county_daily WHERE state = 'New York'"
+            " AND date = (SELECT max(date) FROM covid_us_county_daily) ORDER BY county"
+        ).fetchall()
+    assert [(county, cases, deaths) for county, _, cases, deaths, _ in states_view["counties"]] == [
+        (county, f"{cases:,}", f"{deaths:,}") for county, cases, deaths in rows
+    ]
+    assert any(county == "New York City" and fips == "" for county, fips, *_ in states_view["counties"])
+
+
+@pytest.fixture(scope="module")
+def states_view(stack, loaded, dashboard, tmp_path_factory):
+    """The states map on its latest date and New York's counties, read in the browser."""
+    with _db(stack) as conn:
+        latest = conn.execute("SELECT max(date)::text FROM covid_us_state_daily").fetchone()[0]
+    folder = tmp_path_factory.mktemp("chromium-states")
+    with Chromium(folder / "profile", *VIEWPORT) as browser:
+        browser.navigate(f"{stack.url}/")
+        browser.wait_for("!!document.querySelector('input[name=password]')", "the login form")
+        browser.type_into("input[name=username]", USERNAME)
+        browser.type_into("input[name=password]", stack.password())
+        browser.wait_for("!document.querySelector('button[type=submit]').disabled", "the sign-in button")
+        browser.evaluate("document.querySelector('button[type=submit]').click()")
+        browser.wait_for("location.pathname !== '/auth/login'", "the login to finish")
+        time.sleep(1)
+        browser.navigate(f"{stack.url}/covid/?states_date={latest}&state=New%20York")
+        browser.wait_for("!!document.querySelector('#states-map')", "the states map")
+        seen = browser.evaluate(
+            """(() => ({
+              date: document.getElementById('states-date').textContent,
+              tiles: [...document.querySelectorAll('#states-map g.tile')].map(g => [g.dataset.state, g.dataset.value]),
+              counties: [...document.querySelectorAll('#counties tbody tr')].map(
+                tr => [...tr.cells].map(td => td.textContent)),
+            }))()"""
+        )
+        browser.evaluate("document.getElementById('states-map').scrollIntoView()")
+        browser.screenshot(
+            ROOT / "docs" / "images" / "states.png"
+            if os.environ.get("UPDATE_SCREENSHOT")
+            else ROOT / "build" / "states.png"
+        )
+    assert seen["date"] == latest
+    return seen
