@@ -77,9 +77,9 @@ package: ## Build dist/mwaa/ (dags/, plugins.zip, requirements.txt) as MWAA cons
 deploy: package ## Upload dist/mwaa/ to the Terraform bucket and update MWAA (DRY_RUN=1 prints the commands)
 	bash scripts/deploy_mwaa.sh
 
-bench: venv system-deps ## Benchmark the upsert on both drivers (prints rows/s)
-	$(BIN)/python benchmarks/bench_upsert.py
+bench: venv system-deps ## County load benchmark: ours vs plain COPY, execute_values, dlt (BENCH_ARGS=...; benchmarks/README.md)
+	$(BIN)/python benchmarks/bench_counties.py $(BENCH_ARGS)
 
 clean: ## Remove .venv, .local (embedded database, Airflow home) and build outputs
 	-$(BIN)/python scripts/airflow_stack.py down
-	rm -rf $(VENV) .venv-checkov .local build dist
+	rm -rf $(VENV) .venv-checkov .venv-dlt .local build dist
