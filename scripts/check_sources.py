@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable
 
 from covid_etl import config
+from covid_etl.bodies import decode_csv
 from covid_etl.errors import RejectedInputError
 from covid_etl.fetch import download
 from covid_etl.parsing import parse_jhu_us, parse_nyt
@@ -26,7 +27,7 @@ PARSERS: dict[str, Callable] = {"NYT": parse_nyt, "JHU": parse_jhu_us}
 def check(source: str, url: str) -> dict:
     """Fetch and parse one source; return what was found (raises on a fault or a rejected file)."""
     body = download(url, source=source).body
-    text = body.decode("utf-8-sig", errors="replace")
+    text = decode_csv(body, source=source, location=url)  # as the parse tasks decode it
     kept = PARSERS[source](text, location=url)
     records = csv.reader(io.StringIO(text, newline=""))
     header = next(records, [])

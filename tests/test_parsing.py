@@ -185,3 +185,68 @@ def test_rejects_a_malformed_file_naming_source_line_and_value(source, name, lin
 
 def test_every_rejection_is_one_no_retry_can_fix():
     assert issubclass(InvalidSourceError, RejectedInputError)
+
+
+@pytest.mark.parametrize(
+    ("parser", "text", "line", "value", "problem"),
+    [
+        pytest.param(
+            parse_nyt,
+            "date,cases,deaths\n2020-03-01,99999999999999999999,3\n",
+            2,
+            "99999999999999999999",
+            "cases is beyond PostgreSQL's bigint",
+            id="nyt-beyond-bigint",
+        ),
+        pytest.param(
+            parse_nyt,
+            "date,cases,deaths\n2020-03-01,10,9223372036854775808\n",
+            2,
+            "9223372036854775808",
+            "deaths is beyond PostgreSQL's bigint",
+            id="nyt-bigint-max-plus-one",
+        ),
+        pytest.param(
+            parse_nyt,
+            f"date,cases,deaths\n2020-03-01,{'7' * 5000},3\n",
+            2,
+            "7" * 5000,
+            "cases is beyond PostgreSQL's bigint",
+            id="nyt-more-digits-than-int-reads",
+        ),
+        pytest.param(
+            parse_jhu_us,
+            "Date,Country/Region,Province/State,Recovered\n2020-03-01,US,,99999999999999999999\n",
+            2,
+            "99999999999999999999",
+            "Recovered is beyond PostgreSQL's bigint",
+            id="jhu-beyond-bigint",
+        ),
+        pytest.param(
+            parse_nyt,
+            "date,cases,deaths\n2020-03-01,\u0663,3\n",
+            2,
+            "\u0663",
+            "cases is not a non-negative integer",
+            id="nyt-arabic-indic-digit",
+        ),
+        pytest.param(
+            parse_jhu_us,
+            "Date,Country/Region,Province/State,Recovered\n2020-03-01,US,,\uff17\n",
+            2,
+            "\uff17",
+            "Recovered is not a non-negative integer",
+            id="jhu-fullwidth-digit",
+        ),
+    ],
+)
+def test_rejects_a_count_that_is_not_ascii_digits_or_beyond_postgresql_bigint(parser, text, line, value, problem):
+    with pytest.raises(InvalidSourceError) as caught:
+        parser(text, location="inline")
+    assert (caught.value.line, caught.value.value) == (line, value)
+    assert problem in caught.value.problem
+
+
+def test_accepts_the_largest_count_postgresql_bigint_holds():
+    [day] = parse_nyt("date,cases,deaths\n2020-03-01,9223372036854775807,0009223372036854775807\n", location="inline")
+    assert day.cases == day.deaths == 2**63 - 1

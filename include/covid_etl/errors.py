@@ -14,6 +14,11 @@ class RejectedInputError(ValueError):
     """Input that no retry can fix."""
 
 
+# At most this many characters of the offending value are shown in the message: a value may be a
+# whole line of megabytes, and the message goes to XCom and to SNS (whose messages stop at 256 KB).
+SHOWN_VALUE = 200
+
+
 class InvalidSourceError(RejectedInputError):
     """A source file breaks a rule; the message names the source, the file, the line and the value.
 
@@ -21,7 +26,7 @@ class InvalidSourceError(RejectedInputError):
     :param location: where the file came from (its URL or path).
     :param line: the 1-based line in the file, or None when the problem concerns the whole file.
     :param problem: what is wrong, in words.
-    :param value: the offending value, when there is one.
+    :param value: the offending value, when there is one (the message shows its first SHOWN_VALUE characters).
     """
 
     def __init__(self, *, source: str, location: str, line: int | None, problem: str, value: str | None = None) -> None:
@@ -31,7 +36,9 @@ class InvalidSourceError(RejectedInputError):
         self.problem = problem
         self.value = value
         where = f"{source} {location}" + (f", line {line}" if line is not None else "")
-        shown = f": {value!r}" if value is not None else ""
+        shown = "" if value is None else f": {value[:SHOWN_VALUE]!r}"
+        if value is not None and len(value) > SHOWN_VALUE:
+            shown += f"… ({len(value)} characters)"
         super().__init__(f"{where}: {problem}{shown}")
 
 

@@ -14,6 +14,7 @@ from datetime import date
 
 from covid_etl.errors import InvalidSourceError
 from covid_etl.records import JhuDay, NytDay
+from covid_etl.rows import fits_bigint
 
 # The columns each parser reads, found by name in the header: their order does not matter and other
 # columns are ignored. The JHU file dropped Lat and Long on 2020-10-23; both layouts carry these.
@@ -22,8 +23,9 @@ JHU_COLUMNS = ("Date", "Country/Region", "Province/State", "Recovered")
 # The JHU national series: country "US" with no province.
 JHU_US_COUNTRY = "US"
 
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_COUNT = re.compile(r"\d+")
+# [0-9], not \d: \d matches any Unicode digit (such as '\u0663'), which int() would read as a number.
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_COUNT = re.compile(r"[0-9]+")
 
 
 class _Reader:
@@ -74,6 +76,9 @@ class _Reader:
     def count(self, line: int, column: str, value: str) -> int:
         if not _COUNT.fullmatch(value):
             raise self.error(line, f"{column} is not a non-negative integer", value)
+        # Checked here, not left to the database: there it would fail as "bigint out of range", without the line.
+        if not fits_bigint(value.encode("ascii")):
+            raise self.error(line, f"{column} is beyond PostgreSQL's bigint", value)
         return int(value)
 
 

@@ -19,14 +19,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import BinaryIO
 
+from covid_etl.bodies import not_csv_text, text_problem
 from covid_etl.datasets import Dataset
 from covid_etl.errors import InvalidSourceError
 
 # PostgreSQL's bigint holds up to 9,223,372,036,854,775,807: any 18 digits fit.
 BIGINT_MAX = 2**63 - 1
-LFS_POINTER = b"version https://git-lfs.github.com/spec/v1"
 CHUNK = 4 * 1024 * 1024
 _ISO_DATE = re.compile(rb"\d{4}-\d{2}-\d{2}")
+# Lines holding nothing but white space (what the line-by-line check skips as blank).
+_BLANK_LINES = re.compile(rb"(?:[ \t\r\f\v]*\n)*")
 # The fast check's pattern per kind of column (no quotes, no commas: those lines go the slow way).
 _FIELD = {
     "date": rb"\d{4}-\d{2}-\d{2}",
@@ -88,9 +90,11 @@ class Blame:
 
 def read_layout(first_line: bytes, dataset: Dataset, blame: Blame) -> Layout:
     """Check the header line and find the dataset's columns in it, by name."""
-    if first_line.startswith(LFS_POINTER):
-        raise blame(1, "not the expected CSV: a Git LFS pointer, not the file", first_line.strip()[:80])
-    text = first_line.decode("utf-8-sig", errors="replace").rstrip("\r\n")
+    if found := not_csv_text(first_line):
+        raise blame(1, found.problem, found.value)
+    if found := text_problem(first_line):
+        raise blame(1, found[1], first_line[:200])
+    text = first_line.decode("utf-8-sig").rstrip("\r\n")
     if not text.strip():
         raise blame(None, "the file is empty")
     header = tuple(name.strip() for name in next(csv.reader([text])))
@@ -127,24 +131,12 @@ class _Checker:
     def day_is_valid(self, block: Block) -> bool:
         """The fast check of a whole day's shape and values (keys are checked elsewhere, see bulk.py)."""
         data = block.data
-        if not self.day_pattern.fullmatch(data) or b"\x00" in data:
-            return False
-        if not data.isascii():
-            try:
-                data.decode("utf-8")
-            except UnicodeDecodeError:
-                return False
-        return True
+        return bool(self.day_pattern.fullmatch(data)) and text_problem(data) is None
 
     def check_line(self, number: int, line: bytes) -> list[bytes]:
         """Check one line; return its fields."""
-        if b"\x00" in line:
-            raise self.blame(number, "a NUL byte in the line", line[:80])
-        if not line.isascii():
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise self.blame(number, f"not UTF-8 text ({exc.reason})", line[:80]) from None
+        if found := text_problem(line):
+            raise self.blame(number, found[1], line[:200])
         fields = split_fields(line, number, self.blame)
         if len(fields) != self.width:
             raise self.blame(number, f"expected {self.width} fields, found {len(fields)} (truncated file?)", line[:200])
@@ -152,7 +144,7 @@ class _Checker:
             value = fields[position]
             if kind == "date":
                 check_date(value, number, self.blame)
-            elif kind == "count" and not (value.isdigit() and int(value) <= BIGINT_MAX):
+            elif kind == "count" and not (value.isdigit() and fits_bigint(value)):
                 if value.isdigit():
                     raise self.blame(number, f"{name} is beyond PostgreSQL's bigint", value)
                 raise self.blame(number, f"{name} is not a non-negative integer", value)
@@ -181,6 +173,15 @@ class _Checker:
             seen[key] = number
             kept.append(line if self.layout.passthrough and b'"' not in line else copy_line(fields, self.layout))
         return Block(block.day, b"".join(line + b"\n" for line in kept), block.first_line)
+
+
+def fits_bigint(digits: bytes) -> bool:
+    """Whether a string of ASCII digits is a number PostgreSQL's bigint holds.
+
+    The length is looked at first: ``int()`` refuses strings of more than 4,300 digits (ValueError).
+    """
+    significant = digits.lstrip(b"0")
+    return len(significant) <= len(str(BIGINT_MAX)) and int(significant or b"0") <= BIGINT_MAX
 
 
 def split_fields(line: bytes, number: int, blame: Blame) -> list[bytes]:
@@ -216,24 +217,49 @@ def check_date(value: bytes, number: int, blame: Blame) -> None:
 
 def _lines_by_day(stream: BinaryIO, first_line: int, day_of) -> Iterator[Block]:
     """Cut the stream's remaining lines into consecutive blocks of one day each (``day_of(line)``),
-    line by line: for files whose date is not the first column."""
-    day, lines, start, number = None, [], first_line, first_line
+    line by line: for files whose date is not the first column.
+
+    A line without a day (``day_of`` gives None: a blank line, or one too short to reach the date)
+    stays in the block it is in, where the line-by-line check skips it or blames it.
+    """
+    day, lines, start, number = b"", [], first_line, first_line
     for raw in stream:
         line = raw if raw.endswith(b"\n") else raw + b"\n"  # the last line may lack its newline
         this_day = day_of(line)
-        if this_day != day:
-            if lines:
+        if this_day is not None and this_day != day:
+            if day:
                 yield Block(day, b"".join(lines), start)
-            day, lines, start = this_day, [], number
+                lines, start = [], number
+            day = this_day
         lines.append(line)
         number += 1
     if lines:
         yield Block(day, b"".join(lines), start)
 
 
+def _day_field(at: int, blame: Blame):
+    """``day_of`` for :func:`_lines_by_day`: the field at ``at`` of a line, or None when it has none."""
+
+    def day_of(line: bytes) -> bytes | None:
+        if not line.strip():
+            return None
+        fields = split_fields(line.rstrip(b"\r\n"), 0, blame)
+        return fields[at] if at < len(fields) else None
+
+    return day_of
+
+
+def _day_start(buffer: bytes, pos: int) -> int:
+    """Where the next day's first line starts: at ``pos``, or after the blank lines there."""
+    return _BLANK_LINES.match(buffer, pos).end()
+
+
 def _day_end(buffer: bytes, pos: int) -> int:
-    """Where the block of lines starting with the 10 bytes at ``pos`` ends (after the last one's newline),
-    or -1 when its last line is not complete in the buffer."""
+    """Where the block of lines starting with the 10 bytes at ``pos`` (after blank lines) ends (after the
+    last one's newline), or -1 when its last line is not complete in the buffer."""
+    pos = _day_start(buffer, pos)
+    if pos == len(buffer):
+        return pos  # blank lines alone, so far
     last = buffer.rfind(b"\n" + buffer[pos : pos + 10], pos)
     return buffer.find(b"\n", last + 1 if last >= 0 else pos) + 1 or -1
 
@@ -245,11 +271,11 @@ def _chunks_by_day(stream: BinaryIO, first_line: int, chunk: int = CHUNK) -> Ite
     line starting with that date, found with one ``rfind`` instead of looking at every line. A day is
     cut only once the next day's date is in the buffer too, so that no day is split across reads. A
     block that is not one day's after all (an unsorted file) fails the day check, which then blames
-    the line.
+    the line. Blank lines between days are left out (within a day, the line-by-line check skips them).
     """
     buffer, pos, number, eof = b"", 0, first_line, False
     while True:
-        end = _day_end(buffer, pos) if pos < len(buffer) else -1
+        end = _day_end(buffer, pos)
         while not eof and (end == -1 or end + 10 > len(buffer)):
             more = stream.read(chunk)
             buffer, pos = buffer[pos:] + more, 0
@@ -257,11 +283,14 @@ def _chunks_by_day(stream: BinaryIO, first_line: int, chunk: int = CHUNK) -> Ite
                 eof = True
                 if buffer and not buffer.endswith(b"\n"):
                     buffer += b"\n"  # the last line may lack its newline
-            end = _day_end(buffer, pos) if pos < len(buffer) else -1
+            end = _day_end(buffer, pos)
         if pos >= len(buffer):
             return
-        block, pos = buffer[pos:end], end
-        yield Block(block[:10], block, number)
+        day_at = _day_start(buffer, pos)
+        number += buffer.count(b"\n", pos, day_at)
+        block, pos = buffer[day_at:end], end
+        if block:
+            yield Block(block[:10], block, number)
         number += block.count(b"\n")
 
 
@@ -281,8 +310,7 @@ class DayReader:
         if self.layout.by_day_blocks:
             self._days = _chunks_by_day(stream, 2)
         else:
-            at = self.layout.positions["date"]
-            self._days = _lines_by_day(stream, 2, lambda line: split_fields(line.rstrip(b"\r\n"), 0, blame)[at])
+            self._days = _lines_by_day(stream, 2, _day_field(self.layout.positions["date"], blame))
 
     def checked_days(self) -> Iterator[Block]:
         """Every day, checked."""

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 
 from covid_etl import config
+from covid_etl.bodies import decode_csv
 from covid_etl.fetch import download_to
 from covid_etl.github import resolve_publication
 from covid_etl.merge import merge_us, reported_recovered
@@ -96,11 +97,11 @@ def fetch_to_staging(*, publication: dict, staging_uri: str, run_id: str) -> dic
 
 
 def _read_staged(staged: dict) -> str:
+    """The staged file's text; a body that is not UTF-8 CSV text is rejected, naming the source and its URL."""
     from airflow.sdk import ObjectStoragePath
 
     body = ObjectStoragePath(staged["path"]).read_bytes()
-    # utf-8-sig: tolerate a byte-order mark; a body that is not text fails as not being the expected CSV.
-    return body.decode("utf-8-sig", errors="replace")
+    return decode_csv(body, source=staged["source"], location=staged["url"])
 
 
 def _parsed(staged: dict, path, days: list) -> dict:
@@ -115,7 +116,7 @@ def _parsed(staged: dict, path, days: list) -> dict:
 
 def parse_nyt_file(staged: dict, *, staging_uri: str, run_id: str) -> dict:
     """Validate the staged NYT file; stage its days as date,cases,deaths."""
-    days = parse_nyt(_read_staged(staged), location=staged["url"])
+    days = parse_nyt(_read_staged(staged), location=staged["url"], source=staged["source"])
     log.info("NYT: %s valid days, %s to %s", len(days), days[0].date, days[-1].date)
     path = staged_path(staging_uri, run_id, "nyt-days.csv")
     _write_rows(path, ("date", "cases", "deaths"), ((d.date.isoformat(), d.cases, d.deaths) for d in days))
@@ -124,7 +125,7 @@ def parse_nyt_file(staged: dict, *, staging_uri: str, run_id: str) -> dict:
 
 def parse_jhu_file(staged: dict, *, staging_uri: str, run_id: str) -> dict:
     """Validate the staged JHU file; stage the US national days as date,recovered (as reported)."""
-    days = parse_jhu_us(_read_staged(staged), location=staged["url"])
+    days = parse_jhu_us(_read_staged(staged), location=staged["url"], source=staged["source"])
     log.info("JHU: %s valid US days, %s to %s", len(days), days[0].date, days[-1].date)
     path = staged_path(staging_uri, run_id, "jhu-days.csv")
     _write_rows(path, ("date", "recovered"), ((d.date.isoformat(), d.recovered) for d in days))

@@ -1,0 +1,110 @@
+"""What a downloaded body is, when it is not CSV text: recognised from its first bytes, before parsing.
+
+Both readers use this: the national parser's decoding (:func:`decode_csv`) and the datasets' streaming
+validator (covid_etl/rows.py, on the header line). Without it such a body would still be rejected, but
+as a header that lacks its columns, shown as replacement characters, or as a NUL byte, which does not
+say what arrived instead. Pure functions over bytes: no framework, no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from covid_etl.errors import InvalidSourceError
+
+UTF8_BOM = b"\xef\xbb\xbf"
+LFS_POINTER = b"version https://git-lfs.github.com/spec/v1"
+# Byte-order marks of the encodings a spreadsheet may save as "Unicode CSV". UTF-32's are listed
+# first: its little-endian mark begins with UTF-16's.
+_BYTE_ORDER_MARKS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+# Without a mark, ASCII text in UTF-16 or UTF-32 has its characters at one place of every 2 or 4
+# bytes and NULs at the others (the place tells the byte order): (encoding, width, the text's place).
+_WIDE_LAYOUTS = (("UTF-32", 4, 0), ("UTF-32", 4, 3), ("UTF-16", 2, 0), ("UTF-16", 2, 1))
+_SAMPLE = 64  # bytes looked at for those patterns
+_HEAD = 4096  # bytes looked at for the first line (a body may be hundreds of megabytes, its first line too)
+_SHOWN = 80  # characters of the first line shown in the error
+
+
+@dataclass(frozen=True)
+class NotCsv:
+    """What a body is instead of CSV text: the problem, and the value to show (its first line or bytes)."""
+
+    problem: str
+    value: str
+
+
+def not_csv_text(head: bytes) -> NotCsv | None:
+    """What the body beginning with ``head`` (at least its first line) is, when it is not CSV text; else None."""
+    start = head[:_SAMPLE]
+    first_bytes = start[:8].hex(" ")
+    if start.startswith(b"\x1f\x8b"):
+        return NotCsv("not the expected CSV: a gzip body (compressed, without Content-Encoding)", first_bytes)
+    if encoding := _wide_encoding(start):
+        return NotCsv(f"not the expected CSV: {encoding}, not UTF-8", first_bytes)
+    first_line = head[:_HEAD].removeprefix(UTF8_BOM).lstrip().split(b"\n", 1)[0].rstrip()
+    shown = first_line[:_SHOWN].decode("utf-8", errors="replace")
+    if first_line.startswith(LFS_POINTER):
+        return NotCsv("not the expected CSV: a Git LFS pointer, not the file", shown)
+    if first_line[:1] in (b"{", b"["):
+        return NotCsv("not the expected CSV: a JSON body", shown)
+    if first_line[:1] == b"<":
+        return NotCsv("not the expected CSV: an HTML page", shown)
+    return None
+
+
+def _wide_encoding(start: bytes) -> str | None:
+    """UTF-16 or UTF-32, told by a byte-order mark or by where the NULs are; else None."""
+    for mark, encoding in _BYTE_ORDER_MARKS:
+        if start.startswith(mark):
+            return f"{encoding} text (byte-order mark {mark.hex(' ')})"
+    for encoding, width, text_at in _WIDE_LAYOUTS:
+        whole = start[: len(start) - len(start) % width]
+        nuls = bytes(byte for place, byte in enumerate(whole) if place % width != text_at)
+        if whole and all(whole[text_at::width]) and not any(nuls):
+            return f"{encoding} text without a byte-order mark"
+    return None
+
+
+def text_problem(data: bytes) -> tuple[int, str] | None:
+    """Where (a byte offset) and why ``data`` is not UTF-8 text without NUL bytes; None when it is."""
+    nul = data.find(b"\x00")
+    if not data.isascii():
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if nul < 0 or exc.start < nul:
+                return exc.start, f"not UTF-8 text (byte 0x{data[exc.start]:02x}: {exc.reason})"
+    if nul >= 0:
+        return nul, "a NUL byte in the line"
+    return None
+
+
+def _line_at(body: bytes, offset: int) -> tuple[int, bytes]:
+    """The 1-based number and the content (without its line ending) of the line holding ``body[offset]``."""
+    start = body.rfind(b"\n", 0, offset) + 1
+    end = body.find(b"\n", offset)
+    return body.count(b"\n", 0, offset) + 1, body[start : len(body) if end < 0 else end].rstrip(b"\r")
+
+
+def decode_csv(body: bytes, *, source: str, location: str) -> str:
+    """A whole body as the text of a CSV file, or an :class:`InvalidSourceError` saying what it is instead.
+
+    A UTF-8 byte-order mark is dropped. Bytes that are not UTF-8, and NUL bytes, are rejected naming
+    their line and showing it (never replaced: a replaced name would load as another name).
+    """
+
+    def rejected(line: int | None, problem: str, value: str | None) -> InvalidSourceError:
+        return InvalidSourceError(source=source, location=location, line=line, problem=problem, value=value)
+
+    if found := not_csv_text(body):
+        raise rejected(1, found.problem, found.value)
+    if found := text_problem(body):
+        offset, problem = found
+        number, line = _line_at(body, offset)
+        raise rejected(number, problem, line[:200].decode("utf-8", errors="replace"))
+    return body.decode("utf-8-sig")
