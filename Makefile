@@ -10,7 +10,7 @@ UV_VERSION := 0.13.9
 export PYTHONPATH := $(CURDIR)/include:$(CURDIR)/scripts
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lock system-deps run check-sources test lint test-python check-terraform check-compose up down package deploy bench clean
+.PHONY: help venv lock system-deps run check-sources test lint check-secrets test-python check-terraform check-compose up down package deploy bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -50,7 +50,7 @@ run: venv system-deps ## Run the DAG once (airflow dags test) on embedded Postgr
 check-sources: venv ## Download the live sources and run only the fetch and parse steps (no database, no SNS)
 	$(BIN)/python scripts/check_sources.py
 
-test: venv system-deps lint test-python check-terraform check-compose ## Run the whole suite (what CI runs)
+test: venv system-deps lint check-secrets test-python check-terraform check-compose ## Run the whole suite (what CI runs)
 
 test-python: venv
 	$(BIN)/python -m pytest
@@ -58,6 +58,9 @@ test-python: venv
 lint: venv ## ruff: lint and formatting of the Python code
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+check-secrets: venv ## Scan the tree for committed secrets (detect-secrets, against .secrets.baseline)
+	$(BIN)/python scripts/check_secrets.py
 
 check-terraform: ## checkov on terraform/, in its own virtualenv
 	bash scripts/check_terraform.sh
