@@ -44,12 +44,20 @@ from covid_etl.callbacks import notify_success, record_and_notify_failure
 from covid_etl.datasets import ALL_DATASETS, DATASETS, Dataset
 from covid_etl.errors import fail_fast
 
+TASK_TIMEOUT_MINUTES = 30
+
 
 def _connect():
-    """A connection to the pipeline's database (psycopg 3 on MWAA), through the provider's hook."""
+    """A connection to the pipeline's database (psycopg 3 on MWAA), through the provider's hook; when it
+    cannot be had, an error that names the connection (the driver's own names only host and port)."""
     from airflow.providers.postgres.hooks.postgres import PostgresHook
 
-    return PostgresHook(postgres_conn_id=config.POSTGRES_CONN_ID).get_conn()
+    from covid_etl.errors import DatabaseUnreachableError
+
+    try:
+        return PostgresHook(postgres_conn_id=config.POSTGRES_CONN_ID).get_conn()
+    except Exception as exc:  # psycopg's or psycopg2's OperationalError, whichever driver the hook uses
+        raise DatabaseUnreachableError(f"database connection {config.POSTGRES_CONN_ID} unreachable: {exc}") from exc
 
 
 def dataset_tasks(dataset: Dataset):
@@ -143,6 +151,10 @@ def _url_param(source: str, what: str) -> Param:
         "retry_delay": timedelta(minutes=2),
         "retry_exponential_backoff": 2.0,
         "max_retry_delay": timedelta(minutes=30),
+        # No try may hang: a download is bounded on its own (covid_etl/fetch.py: 4 attempts of at most
+        # 10 s to connect and 30 s between bytes, 5 min for the body), a load of the county series
+        # takes well under a minute; past this the try fails as a timeout and is retried.
+        "execution_timeout": timedelta(minutes=TASK_TIMEOUT_MINUTES),
         "on_failure_callback": record_and_notify_failure,
     },
     params={
@@ -211,13 +223,12 @@ def covid_etl():
     @task
     def upsert_days(merged: dict) -> dict:
         """Record both publications and bring covid_us_daily up to date, in one transaction."""
-        from airflow.providers.postgres.hooks.postgres import PostgresHook
         from airflow.sdk import get_current_context
 
         from covid_etl.steps import load_merged, run_started_at
 
         context = get_current_context()
-        conn = PostgresHook(postgres_conn_id=config.POSTGRES_CONN_ID).get_conn()
+        conn = _connect()
         try:
             return load_merged(conn, merged, run_id=context["run_id"], started_at=run_started_at(context["dag_run"]))
         finally:
@@ -226,12 +237,11 @@ def covid_etl():
     @task(trigger_rule=TriggerRule.ALL_DONE)
     def publish_dashboard() -> dict:
         """Read what the dashboard shows and publish it as this task's XCom, for the API server to serve."""
-        from airflow.providers.postgres.hooks.postgres import PostgresHook
         from airflow.sdk import get_current_context
 
         from covid_etl.dashboard import read_payload
 
-        conn = PostgresHook(postgres_conn_id=config.POSTGRES_CONN_ID).get_conn()
+        conn = _connect()
         try:
             return read_payload(conn, run_id=get_current_context()["run_id"])
         finally:

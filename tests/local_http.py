@@ -3,7 +3,8 @@
 Paths: ``/files/<name>`` serves tests/fixtures/<name> (a ``<name>.gz`` fixture is served decompressed);
 ``/status/<code>[/<tag>]`` answers that status (the tag keeps each test's hit count its own);
 ``/flaky/<n>/<name>`` answers 503 n times, then the file; ``/short/<name>`` announces more bytes
-than it sends; ``/slow/<seconds>/<name>`` waits before answering.
+than it sends; ``/slow/<seconds>/<name>`` waits before answering; ``/drip/<seconds>/<name>`` sends the
+file a line at a time, waiting that long between lines.
 """
 
 from __future__ import annotations
@@ -49,6 +50,16 @@ class _Handler(BaseHTTPRequestHandler):
             seconds, _, name = rest.partition("/")
             time.sleep(float(seconds))
             self._send(200, self.server.file(name))
+        elif kind == "drip":
+            seconds, _, name = rest.partition("/")
+            body = self.server.file(name)
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            for line in body.splitlines(keepends=True):
+                self.wfile.write(line)
+                self.wfile.flush()
+                time.sleep(float(seconds))
         elif kind == "files" and self.server.has(rest):
             self._send(200, self.server.file(rest))
         else:

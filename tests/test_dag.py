@@ -51,7 +51,26 @@ def test_tasks_are_wired_resolve_fetch_parse_merge_upsert_publish_report(dag):
         "parse_jhu": ["fetch_jhu"],
         "merge_sources": ["parse_jhu", "parse_nyt"],
         "upsert_days": ["merge_sources"],
-        "publish_dashboard": ["upsert_days"],
+        **{
+            task: upstream
+            for name in ("states", "counties")
+            for task, upstream in {
+                f"resolve_{name}": [],
+                f"fetch_{name}": [f"resolve_{name}"],
+                f"load_{name}": [f"fetch_{name}"],
+                f"check_{name}_columns": [f"load_{name}"],
+                f"check_{name}_table": [f"load_{name}"],
+            }.items()
+        },
+        "compare_states_with_nation": ["load_states", "upsert_days"],
+        "publish_dashboard": [
+            "check_counties_columns",
+            "check_counties_table",
+            "check_states_columns",
+            "check_states_table",
+            "compare_states_with_nation",
+            "upsert_days",
+        ],
         "report_run": ["publish_dashboard"],
     }
 
@@ -88,6 +107,18 @@ def test_every_task_retries_with_exponential_backoff_and_reports_failure(dag):
         assert task.retry_exponential_backoff == 2.0
         assert task.max_retry_delay == timedelta(minutes=30)
         assert task.on_failure_callback == [record_and_notify_failure]
+
+
+def test_no_task_can_run_longer_than_half_an_hour_and_a_download_gives_up_well_before(dag):
+    import inspect
+
+    from covid_etl.fetch import download_to
+
+    assert {task.execution_timeout for task in dag.tasks} == {timedelta(minutes=30)}
+    options = {name: p.default for name, p in inspect.signature(download_to).parameters.items()}
+    attempts = 1 + options["retries"]
+    longest = attempts * (options["connect_timeout"] + options["read_timeout"]) + options["max_seconds"]
+    assert longest <= 10 * 60  # a hung or crawling server fails the try, not the task's timeout
 
 
 def test_only_the_run_report_announces_success(dag):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 
 import pytest
 
@@ -52,6 +53,13 @@ def test_rejects_a_body_over_the_size_cap(http_server):
 def test_times_out_on_a_server_that_does_not_answer(http_server):
     with pytest.raises(IOError, match="download failed"):
         download(http_server.url(f"slow/3/{NAME}"), source="JHU", read_timeout=0.5, retries=0)
+
+
+def test_gives_up_on_a_server_that_answers_but_crawls_once_the_time_allowed_ran_out(http_server):
+    started = time.monotonic()
+    with pytest.raises(IncompleteDownloadError, match="JHU .*too slow"):
+        download(http_server.url(f"drip/0.2/{NAME}"), source="JHU", read_timeout=5, max_seconds=1, retries=0)
+    assert time.monotonic() - started < 3  # every line arrives well within the read timeout
 
 
 def test_reports_a_refused_connection_as_a_transient_fault():

@@ -15,6 +15,7 @@ def aws_default(monkeypatch, sns_inbox):
 
 SUMMARY = {
     "status": "success",
+    "national_status": "success",
     "run_id": "scheduled__2026-11-27",
     "inserted": 3,
     "updated": 2,
@@ -50,7 +51,12 @@ def test_a_success_message_reaches_the_topic_with_the_counts(aws_default):
 
 
 def test_a_run_with_nothing_new_says_since_when(aws_default):
-    skipped = {**SUMMARY, "status": "skipped", "no_new_publication_since": "2023-01-25T12:00:00+00:00"}
+    skipped = {
+        **SUMMARY,
+        "status": "skipped",
+        "national_status": "skipped",
+        "no_new_publication_since": "2023-01-25T12:00:00+00:00",
+    }
     subject, body = success_message(skipped, duration_seconds=3)
     assert subject == "covid_etl succeeded: no new publication"
     assert "no new publication since 2023-01-25T12:00:00+00:00" in body and "nothing was downloaded" in body

@@ -67,3 +67,7 @@ def fail_fast() -> Iterator[None]:
         from airflow.sdk.exceptions import AirflowFailException
 
         raise AirflowFailException(str(exc)) from exc
+
+
+class DatabaseUnreachableError(IOError):
+    """The pipeline's database did not accept a connection: a transient fault, named by its connection id."""

@@ -13,6 +13,7 @@ from email.utils import parsedate_to_datetime
 from typing import BinaryIO
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -23,7 +24,10 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 # The longest a request waits for a rate limit to reset before giving up (the task then retries).
 MAX_RATE_LIMIT_WAIT = 15 * 60.0
-_CHUNK = 1024 * 1024
+# The longest one download may take, all attempts together: a server that answers but crawls cannot
+# hold a task for longer (the county files, ~100 MB, take seconds on a normal link).
+DEFAULT_MAX_SECONDS = 5 * 60.0
+_CHUNK = 64 * 1024
 USER_AGENT = "covid-etl (Apache Airflow pipeline)"
 
 
@@ -111,7 +115,8 @@ def download_to(
     *,
     source: str,
     connect_timeout: float = 10.0,
-    read_timeout: float = 60.0,
+    read_timeout: float = 30.0,
+    max_seconds: float = DEFAULT_MAX_SECONDS,
     max_bytes: int = DEFAULT_MAX_BYTES,
     retries: int = 3,
     backoff: float = 1.0,
@@ -124,6 +129,7 @@ def download_to(
     :param source: the source's label (``NYT``, ``JHU``), used in errors and logs.
     :param connect_timeout: seconds to wait for a connection.
     :param read_timeout: seconds to wait between bytes.
+    :param max_seconds: the longest the body may take to arrive, once the server answered.
     :param max_bytes: the largest body accepted.
     :param retries: attempts after the first on connection errors and 5xx answers.
     :param backoff: the base of urllib3's exponential back-off between those attempts, in seconds.
@@ -152,7 +158,9 @@ def download_to(
             announced = response.headers.get("Content-Length")
             if announced is not None and int(announced) > max_bytes:
                 raise DownloadRejectedError(f"{source} {url}: {announced} bytes exceeds the cap of {max_bytes}")
-            streamed = _write_capped(response, target, source=source, url=url, max_bytes=max_bytes)
+            streamed = _write_capped(
+                response, target, source=source, url=url, max_bytes=max_bytes, deadline=time.monotonic() + max_seconds
+            )
     if announced is not None and streamed.bytes != int(announced):
         raise IncompleteDownloadError(
             f"{source} {url}: short body, {streamed.bytes} of the {announced} bytes announced by Content-Length"
@@ -168,16 +176,22 @@ def download(url: str, *, source: str, **options) -> Download:
     return Download(source=source, url=url, body=body.getvalue())
 
 
-def _write_capped(response: requests.Response, target: BinaryIO, *, source: str, url: str, max_bytes: int) -> Streamed:
+def _write_capped(
+    response: requests.Response, target: BinaryIO, *, source: str, url: str, max_bytes: int, deadline: float
+) -> Streamed:
     digest, size = hashlib.sha256(), 0
     try:
-        for chunk in response.iter_content(_CHUNK):
+        # read1 returns what has arrived (iter_content would wait for a whole chunk), so the time
+        # allowed is checked as the bytes come, however slowly.
+        while chunk := response.raw.read1(_CHUNK):
+            if time.monotonic() > deadline:
+                raise IncompleteDownloadError(f"{source} {url}: too slow, {size} bytes when the time allowed ran out")
             size += len(chunk)
             if size > max_bytes:
                 raise DownloadRejectedError(f"{source} {url}: body exceeds the cap of {max_bytes} bytes")
             digest.update(chunk)
             target.write(chunk)
-    except requests.RequestException as exc:
+    except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
         # urllib3 notices a connection closed before Content-Length: the same fault as a short body.
         raise IncompleteDownloadError(f"{source} {url}: short body, the connection broke ({exc})") from exc
     return Streamed(bytes=size, sha256=digest.hexdigest())

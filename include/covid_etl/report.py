@@ -22,11 +22,28 @@ def _reasons(failed: list[str], errors: Mapping[str, str | None]) -> str:
     return "; ".join(reasons) or f"failed: {', '.join(failed)}"
 
 
+# A cross-check that fails on its own counts against the dataset it checks; one that did not run because
+# a load upstream failed (upstream_failed) counts against that load only.
+CROSS_CHECKS = {"compare_states_with_nation": "states"}
+
+
 def dataset_summary(
-    name: str, *, failed: list[str], errors: Mapping[str, str | None], skipped: dict | None, loaded: dict | None
+    name: str,
+    *,
+    failed: list[str],
+    errors: Mapping[str, str | None],
+    skipped: dict | None,
+    loaded: dict | None,
+    states: Mapping[str, str | None] = {},  # noqa: B006 - read only
 ) -> dict:
     """One generic dataset's outcome: loaded (its counts), skipped (why), or failed (the error)."""
-    mine = [task for task in failed if task.endswith(f"_{name}") or f"_{name}_" in task]
+    mine = [
+        task
+        for task in failed
+        if task.endswith(f"_{name}")
+        or task.startswith(f"check_{name}_")
+        or (CROSS_CHECKS.get(task) == name and states.get(task) == "failed")
+    ]
     if mine:
         return {"status": "failed", "failed_tasks": mine, "error": _reasons(mine, errors)}
     if skipped:
@@ -79,7 +96,7 @@ def summarize(
         }
     others = {
         name: dataset_summary(
-            name, failed=failed, errors=errors, skipped=item.get("skipped"), loaded=item.get("loaded")
+            name, failed=failed, errors=errors, skipped=item.get("skipped"), loaded=item.get("loaded"), states=states
         )
         for name, item in datasets.items()
     }

@@ -284,4 +284,7 @@ def summarize_run(context) -> dict:
     log.info("Run summary: %s", summary)
     if summary["status"] == "failed":
         raise AirflowFailException(summary["error"])
+    from covid_etl.metrics import publish_success_metric
+
+    publish_success_metric(dag_id=config.DAG_ID, aws_conn_id=config.AWS_CONN_ID)
     return summary
