@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from covid_etl.errors import InvalidSourceError
+from covid_etl.errors import Blame
 
 UTF8_BOM = b"\xef\xbb\xbf"
 LFS_POINTER = b"version https://git-lfs.github.com/spec/v1"
@@ -97,14 +97,11 @@ def decode_csv(body: bytes, *, source: str, location: str) -> str:
     A UTF-8 byte-order mark is dropped. Bytes that are not UTF-8, and NUL bytes, are rejected naming
     their line and showing it (never replaced: a replaced name would load as another name).
     """
-
-    def rejected(line: int | None, problem: str, value: str | None) -> InvalidSourceError:
-        return InvalidSourceError(source=source, location=location, line=line, problem=problem, value=value)
-
+    blame = Blame(source, location)
     if found := not_csv_text(body):
-        raise rejected(1, found.problem, found.value)
+        raise blame(1, found.problem, found.value)
     if found := text_problem(body):
         offset, problem = found
         number, line = _line_at(body, offset)
-        raise rejected(number, problem, line[:200].decode("utf-8", errors="replace"))
+        raise blame(number, problem, line[:200])
     return body.decode("utf-8-sig")

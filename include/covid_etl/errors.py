@@ -42,6 +42,22 @@ class InvalidSourceError(RejectedInputError):
         super().__init__(f"{where}: {problem}{shown}")
 
 
+class Blame:
+    """Builds the :class:`InvalidSourceError` for a line of one file (a value given as bytes is decoded).
+
+    :param source: the source's label.
+    :param location: where the file came from (its URL or path).
+    """
+
+    def __init__(self, source: str, location: str) -> None:
+        self.source, self.location = source, location
+
+    def __call__(self, line: int | None, problem: str, value: bytes | str | None = None) -> InvalidSourceError:
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", errors="replace")
+        return InvalidSourceError(source=self.source, location=self.location, line=line, problem=problem, value=value)
+
+
 class EmptyMergeError(RejectedInputError):
     """The two sources share no date, so there is nothing to load."""
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator, Sequence
 from datetime import date
 
-from covid_etl.errors import InvalidSourceError
+from covid_etl.errors import Blame
 from covid_etl.records import JhuDay, NytDay
 from covid_etl.rows import fits_bigint
 
@@ -32,8 +32,7 @@ class _Reader:
     """Reads one CSV file, checking the header and every row's shape; knows how to blame a line."""
 
     def __init__(self, text: str, *, source: str, location: str, columns: Sequence[str]) -> None:
-        self.source = source
-        self.location = location
+        self.error = Blame(source, location)
         if not text.strip():
             raise self.error(None, "the file is empty")
         self._rows = csv.reader(io.StringIO(text, newline=""), strict=True)
@@ -43,9 +42,6 @@ class _Reader:
             raise self.error(1, f"not the expected CSV: the header lacks {', '.join(missing)}", ",".join(header))
         self.width = len(header)
         self.index = {name: header.index(name) for name in columns}
-
-    def error(self, line: int | None, problem: str, value: str | None = None) -> InvalidSourceError:
-        return InvalidSourceError(source=self.source, location=self.location, line=line, problem=problem, value=value)
 
     def _next_row(self) -> list[str] | None:
         try:

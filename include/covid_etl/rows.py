@@ -21,7 +21,7 @@ from typing import BinaryIO
 
 from covid_etl.bodies import not_csv_text, text_problem
 from covid_etl.datasets import Dataset
-from covid_etl.errors import InvalidSourceError
+from covid_etl.errors import Blame
 
 # PostgreSQL's bigint holds up to 9,223,372,036,854,775,807: any 18 digits fit.
 BIGINT_MAX = 2**63 - 1
@@ -74,18 +74,6 @@ class Block:
     @property
     def rows(self) -> int:
         return self.data.count(b"\n")
-
-
-class Blame:
-    """Builds the error for a line of one file."""
-
-    def __init__(self, source: str, location: str) -> None:
-        self.source, self.location = source, location
-
-    def __call__(self, line: int | None, problem: str, value: bytes | str | None = None) -> InvalidSourceError:
-        if isinstance(value, bytes):
-            value = value.decode("utf-8", errors="replace")
-        return InvalidSourceError(source=self.source, location=self.location, line=line, problem=problem, value=value)
 
 
 def read_layout(first_line: bytes, dataset: Dataset, blame: Blame) -> Layout:
