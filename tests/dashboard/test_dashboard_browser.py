@@ -137,18 +137,23 @@ def loaded(stack, api, backfilled):
     return {"run_id": run_id, "days": days, "runs": runs}
 
 
+def log_in(browser, stack) -> None:
+    """Open the UI and sign in through the auth manager's form, as a user does."""
+    browser.navigate(f"{stack.url}/")
+    # Not logged in: the UI sends the browser to the auth manager's login form.
+    browser.wait_for("!!document.querySelector('input[name=password]')", "the login form")
+    browser.type_into("input[name=username]", USERNAME)
+    browser.type_into("input[name=password]", stack.password())
+    browser.wait_for("!document.querySelector('button[type=submit]').disabled", "the sign-in button")
+    browser.evaluate("document.querySelector('button[type=submit]').click()")
+
+
 @pytest.fixture(scope="module")
 def dashboard(stack, loaded, tmp_path_factory):
     """Log in through the UI's form, click the nav entry, wait for the charts; read them and screenshot."""
     folder = tmp_path_factory.mktemp("chromium")
     with Chromium(folder / "profile", *VIEWPORT) as browser:
-        browser.navigate(f"{stack.url}/")
-        # Not logged in: the UI sends the browser to the auth manager's login form.
-        browser.wait_for("!!document.querySelector('input[name=password]')", "the login form")
-        browser.type_into("input[name=username]", USERNAME)
-        browser.type_into("input[name=password]", stack.password())
-        browser.wait_for("!document.querySelector('button[type=submit]').disabled", "the sign-in button")
-        browser.evaluate("document.querySelector('button[type=submit]').click()")
+        log_in(browser, stack)
         nav = browser.wait_for(
             "[...document.querySelectorAll('a')].filter(a => a.textContent.trim() === 'COVID-19')"
             ".map(a => a.getAttribute('href'))",
@@ -398,12 +403,7 @@ def states_view(stack, loaded, dashboard, tmp_path_factory):
         latest = conn.execute("SELECT max(date)::text FROM covid_us_state_daily").fetchone()[0]
     folder = tmp_path_factory.mktemp("chromium-states")
     with Chromium(folder / "profile", *VIEWPORT) as browser:
-        browser.navigate(f"{stack.url}/")
-        browser.wait_for("!!document.querySelector('input[name=password]')", "the login form")
-        browser.type_into("input[name=username]", USERNAME)
-        browser.type_into("input[name=password]", stack.password())
-        browser.wait_for("!document.querySelector('button[type=submit]').disabled", "the sign-in button")
-        browser.evaluate("document.querySelector('button[type=submit]').click()")
+        log_in(browser, stack)
         browser.wait_for("location.pathname !== '/auth/login'", "the login to finish")
         time.sleep(1)
         browser.navigate(f"{stack.url}/covid/?states_date={latest}&state=New%20York")
