@@ -27,6 +27,7 @@ from typing import Any, BinaryIO
 
 from covid_etl.datasets import Dataset
 from covid_etl.errors import InvalidSourceError
+from covid_etl.loader import is_psycopg2
 from covid_etl.records import Publication
 from covid_etl.rows import Block, DayReader, Difference, changed_days
 from covid_etl.sql import read_sql
@@ -85,7 +86,7 @@ def _statement(name: str, dataset: Dataset, *, new: str) -> str:
         table=dataset.table,
         columns=", ".join(dataset.column_names),
         key=", ".join(dataset.key),
-        set_values=", ".join(f"{name} = EXCLUDED.{name}" for name in dataset.values),
+        set_values=", ".join(f"{column} = EXCLUDED.{column}" for column in dataset.values),
         stored_values=_names("stored.", dataset.values),
         new_values=_names(new, dataset.values),
     )
@@ -95,7 +96,7 @@ def _copy(cursor: Any, table: str, columns: Sequence[str], blocks: Iterator[Bloc
     """COPY the blocks' lines into ``table``; return the number of lines sent."""
     sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT csv)"
     sent = 0
-    if type(cursor).__module__.startswith("psycopg2"):
+    if is_psycopg2(cursor):
         stream = _BlockStream(blocks)
         cursor.copy_expert(sql, stream)
         return stream.lines

@@ -14,7 +14,7 @@ from covid_etl.bulk import DatasetResult, StagedFile, held_commits, load_dataset
 from covid_etl.datasets import DATASETS, Dataset
 from covid_etl.github import NoPublicationError, resolve_publication
 from covid_etl.records import Publication
-from covid_etl.steps import github_token, run_started_at, stage_download
+from covid_etl.steps import github_token, publication_of, run_started_at, stage_download
 
 log = logging.getLogger(__name__)
 
@@ -105,9 +105,7 @@ def load_files(conn, fetched: dict, *, run_id: str, started_at: datetime) -> dic
     files = [
         StagedFile(
             part=item["part"],
-            publication=Publication.from_json(
-                {key: item.get(key) for key in ("source", "url", "published_at", "commit", "sha256", "rows")}
-            ),
+            publication=publication_of(item),
             path=item["path"],
         )
         for item in fetched["files"]
