@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from covid_etl import config
-from covid_etl.datasets import DATASETS
+from covid_etl.datasets import DATASETS, dataset_of_task
 from covid_etl.notifications import failure_message, publish, success_message
 from covid_etl.records import Publication, RunInfo
 from covid_etl.steps import publication_of, run_started_at
@@ -38,17 +38,12 @@ def source_of_task(task_id: str) -> str:
     """What a failing task was working on, for the failure message."""
     if task_id in SOURCE_OF_TASK:
         return SOURCE_OF_TASK[task_id]
-    for name, dataset in DATASETS.items():
-        if task_id.startswith(("resolve_", "fetch_")) and task_id.endswith(name):
-            return dataset.label
-        if task_id.endswith(name) or f"_{name}_" in task_id:
-            return f"{dataset.label} in PostgreSQL (connection {config.POSTGRES_CONN_ID}, table {dataset.table})"
-    return "unknown"
-
-
-def dataset_of_task(task_id: str) -> str:
-    """The dataset a task belongs to, for etl_runs."""
-    return next((name for name in DATASETS if task_id.endswith(name) or f"_{name}_" in task_id), "national")
+    dataset = DATASETS.get(dataset_of_task(task_id))
+    if dataset is None:
+        return "unknown"
+    if task_id.startswith(("resolve_", "fetch_")):
+        return dataset.label
+    return f"{dataset.label} in PostgreSQL (connection {config.POSTGRES_CONN_ID}, table {dataset.table})"
 
 
 def _topic_arn() -> str | None:

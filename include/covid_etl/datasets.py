@@ -101,3 +101,17 @@ COUNTIES = Dataset(
 DATASETS = {dataset.name: dataset for dataset in (STATES, COUNTIES)}
 # Every dataset a run can load: the national series and the generic ones.
 ALL_DATASETS = ("national", *DATASETS)
+
+# A cross-check task and the dataset it checks (it runs after that dataset's load and the national one).
+CROSS_CHECKS = {"compare_states_with_nation": "states"}
+
+
+def dataset_of_task(task_id: str) -> str:
+    """The dataset a DAG task belongs to: ``resolve_<name>``, ``fetch_<name>``, ``load_<name>``,
+    ``check_<name>_*`` and the cross-checks of that dataset; the national series' otherwise."""
+    if task_id in CROSS_CHECKS:
+        return CROSS_CHECKS[task_id]
+    return next(
+        (name for name in DATASETS if task_id.endswith(f"_{name}") or task_id.startswith(f"check_{name}_")),
+        "national",
+    )

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from covid_etl.datasets import CROSS_CHECKS, dataset_of_task
+
 FAILED_STATES = frozenset({"failed", "upstream_failed"})
 COUNTS = ("inserted", "updated", "unchanged", "stale")
-# The national series' tasks (the other datasets' tasks end with their name, see dataset_summary).
-NATIONAL_TASKS = frozenset(
-    {"resolve_sources", "fetch_nyt", "fetch_jhu", "parse_nyt", "parse_jhu", "merge_sources", "upsert_days"}
-)
 
 
 def failed_tasks(states: Mapping[str, str | None], *, ignore: set[str]) -> list[str]:
@@ -22,11 +20,6 @@ def _reasons(failed: list[str], errors: Mapping[str, str | None]) -> str:
     return "; ".join(reasons) or f"failed: {', '.join(failed)}"
 
 
-# A cross-check that fails on its own counts against the dataset it checks; one that did not run because
-# a load upstream failed (upstream_failed) counts against that load only.
-CROSS_CHECKS = {"compare_states_with_nation": "states"}
-
-
 def dataset_summary(
     name: str,
     *,
@@ -37,12 +30,12 @@ def dataset_summary(
     states: Mapping[str, str | None] = {},  # noqa: B006 - read only
 ) -> dict:
     """One generic dataset's outcome: loaded (its counts), skipped (why), or failed (the error)."""
+    # A cross-check that fails on its own counts against the dataset it checks; one that did not run
+    # because a load upstream failed (upstream_failed) counts against that load only.
     mine = [
         task
         for task in failed
-        if task.endswith(f"_{name}")
-        or task.startswith(f"check_{name}_")
-        or (CROSS_CHECKS.get(task) == name and states.get(task) == "failed")
+        if dataset_of_task(task) == name and (task not in CROSS_CHECKS or states.get(task) == "failed")
     ]
     if mine:
         return {"status": "failed", "failed_tasks": mine, "error": _reasons(mine, errors)}
