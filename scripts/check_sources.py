@@ -9,7 +9,6 @@ The URLs are $COVID_ETL_<SOURCE>_URL, else what the publishers' branches serve n
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import sys
@@ -26,7 +25,8 @@ PARSERS: dict[str, Callable] = {"NYT": parse_nyt, "JHU": parse_jhu_us}
 
 def check(source: str, url: str) -> dict:
     """Fetch and parse one source; return what was found (raises on a fault or a rejected file)."""
-    body = download(url, source=source).body
+    fetched = download(url, source=source)
+    body = fetched.body
     text = decode_csv(body, source=source, location=url)  # as the parse tasks decode it
     kept = PARSERS[source](text, location=url)
     records = csv.reader(io.StringIO(text, newline=""))
@@ -35,7 +35,7 @@ def check(source: str, url: str) -> dict:
         "source": source,
         "url": url,
         "bytes": len(body),
-        "sha256": hashlib.sha256(body).hexdigest(),
+        "sha256": fetched.sha256,
         "rows": sum(1 for row in records if row),
         "kept": len(kept),
         "first_date": kept[0].date.isoformat(),
