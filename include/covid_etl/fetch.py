@@ -24,8 +24,8 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 # The longest a request waits for a rate limit to reset before giving up (the task then retries).
 MAX_RATE_LIMIT_WAIT = 15 * 60.0
-# The longest one download may take, all attempts together: a server that answers but crawls cannot
-# hold a task for longer (the county files, ~100 MB, take seconds on a normal link).
+# The longest a body may take to arrive once the server answered: a server that answers but crawls
+# cannot hold a task for longer (the county files, ~100 MB, take seconds on a normal link).
 DEFAULT_MAX_SECONDS = 5 * 60.0
 _CHUNK = 64 * 1024
 USER_AGENT = "covid-etl (Apache Airflow pipeline)"
