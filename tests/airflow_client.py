@@ -11,6 +11,9 @@ import httpx
 from airflow_stack import USERNAME
 
 TERMINAL = {"success", "failed"}
+# Generous: on two cores the API server shares the CPU with the scheduler, the workers and Chromium,
+# and httpx's default of 5 s has timed out an ordinary request there.
+HTTP_TIMEOUT = 60
 
 
 @dataclass
@@ -20,10 +23,12 @@ class AirflowClient:
 
     @classmethod
     def login(cls, stack) -> AirflowClient:
-        response = httpx.post(f"{stack.url}/auth/token", json={"username": USERNAME, "password": stack.password()})
+        response = httpx.post(
+            f"{stack.url}/auth/token", json={"username": USERNAME, "password": stack.password()}, timeout=HTTP_TIMEOUT
+        )
         response.raise_for_status()
         token = response.json()["access_token"]
-        client = httpx.Client(base_url=stack.url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        client = httpx.Client(base_url=stack.url, headers={"Authorization": f"Bearer {token}"}, timeout=HTTP_TIMEOUT)
         return cls(client, token)
 
     def get(self, path: str, **params) -> dict:

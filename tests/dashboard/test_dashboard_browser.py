@@ -25,6 +25,7 @@ from dashboard_svg import path_segments
 from headless_chromium import Chromium
 from psycopg.rows import dict_row
 
+from airflow_client import HTTP_TIMEOUT
 from airflow_stack import USERNAME
 from covid_etl.records import CovidDay
 from devstack import LocalPostgres
@@ -85,10 +86,12 @@ def stack(local_airflow):
 @pytest.fixture(scope="module")
 def api(stack):
     """A REST client logged in as the stack's admin, through SimpleAuthManager's POST /auth/token."""
-    response = httpx.post(f"{stack.url}/auth/token", json={"username": USERNAME, "password": stack.password()})
+    response = httpx.post(
+        f"{stack.url}/auth/token", json={"username": USERNAME, "password": stack.password()}, timeout=HTTP_TIMEOUT
+    )
     assert response.status_code == 201, response.text
     token = response.json()["access_token"]
-    with httpx.Client(base_url=stack.url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
+    with httpx.Client(base_url=stack.url, headers={"Authorization": f"Bearer {token}"}, timeout=HTTP_TIMEOUT) as client:
         client.token = token
         yield client
 
@@ -186,7 +189,7 @@ def dashboard(stack, loaded, tmp_path_factory):
 
 @pytest.mark.parametrize("path", ["/covid/", "/covid/api/daily"])
 def test_the_running_api_server_answers_anonymous_requests_with_401(stack, path):
-    response = httpx.get(f"{stack.url}{path}")
+    response = httpx.get(f"{stack.url}{path}", timeout=HTTP_TIMEOUT)
 
     assert response.status_code == 401
     assert "cases" not in response.text
@@ -196,8 +199,11 @@ def test_the_running_api_server_answers_anonymous_requests_with_401(stack, path)
 def test_the_running_api_server_refuses_a_forged_token_with_403(stack, api, path):
     forged = api.token[:-4] + ("AAAA" if not api.token.endswith("AAAA") else "BBBB")
 
-    assert httpx.get(f"{stack.url}{path}", headers={"Authorization": f"Bearer {forged}"}).status_code == 403
-    assert httpx.get(f"{stack.url}{path}", cookies={"_token": forged}).status_code == 403
+    assert (
+        httpx.get(f"{stack.url}{path}", headers={"Authorization": f"Bearer {forged}"}, timeout=HTTP_TIMEOUT).status_code
+        == 403
+    )
+    assert httpx.get(f"{stack.url}{path}", cookies={"_token": forged}, timeout=HTTP_TIMEOUT).status_code == 403
 
 
 def test_the_json_endpoint_serves_the_rows_the_dag_loaded(api, loaded):
