@@ -27,9 +27,11 @@ The national series:
    happened before it; **report_run** then sums the run up (SNS on success) and fails the run if
    any task failed.
 
-SNS (Variable `covid_etl_sns_topic_arn`, connection `aws_default`) receives the counts on success
-and the error on failure. Backfill to load past days as they were published. Trigger with config
-`nyt_url` / `jhu_url` to load fixed files instead (unpinned: they count as published at the run's start).
+SNS (Variable `covid_etl_sns_topic_arn`, connection `aws_default`) receives the counts on success,
+the error on failure, and a warning when a run has not finished 3 hours after it was queued (a
+deadline alert; `$COVID_ETL_RUN_DEADLINE_MINUTES` at parse time sets the bound). Backfill to load past
+days as they were published. Trigger with config `nyt_url` / `jhu_url` to load fixed files instead
+(unpinned: they count as published at the run's start).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from airflow.sdk import Param, TriggerRule, dag, task
 from covid_etl import config
 from covid_etl.callbacks import notify_success, record_and_notify_failure
 from covid_etl.datasets import ALL_DATASETS, DATASETS, Dataset
+from covid_etl.deadline import with_run_deadline
 from covid_etl.errors import fail_fast
 
 TASK_TIMEOUT_MINUTES = 30
@@ -283,4 +286,5 @@ def covid_etl():
     published >> report_run()
 
 
-covid_etl()
+# The deadline comes last: it carries a fingerprint of the finished DAG (covid_etl/deadline.py says why).
+with_run_deadline(covid_etl(), minutes=config.run_deadline_minutes())

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from covid_etl.callbacks import notify_success, record_and_notify_failure
+from covid_etl.callbacks import notify_late_run, notify_success, record_and_notify_failure
 from support import ROOT
 
 
@@ -125,6 +125,62 @@ def test_only_the_run_report_announces_success(dag):
     with_success = {task.task_id for task in dag.tasks if task.on_success_callback}
     assert with_success == {"report_run"}
     assert dag.get_task("report_run").on_success_callback == [notify_success]
+
+
+# The DAG's deadline as the DAG processor stores it, parsed in a fresh interpreter: the suite parses
+# without one (conftest.py: dag.test() cannot run a DAG that has one, apache/airflow#73428).
+READ_DEADLINE = (
+    "import json; from airflow.dag_processing.dagbag import DagBag;"
+    "from airflow.serialization.serialized_objects import DagSerialization;"
+    f"dag = DagBag(dag_folder={str(ROOT / 'dags')!r}).dags['covid_etl'];"
+    "print(json.dumps(DagSerialization.to_dict(dag)['dag']['deadline'], default=str))"
+)
+
+
+def deadline_as_stored(**env: str) -> list[dict] | None:
+    return _parse_in_subprocess(READ_DEADLINE, **env)
+
+
+def test_a_run_not_finished_three_hours_after_it_was_queued_is_reported_by_the_triggerer():
+    (alert,) = deadline_as_stored(COVID_ETL_RUN_DEADLINE_MINUTES="")
+    assert alert["reference"] == {"reference_type": "DagRunQueuedAtDeadline"}
+    assert alert["interval"]["__data__"] == 3 * 60 * 60.0
+    callback = alert["callback"]["__data__"]
+    assert callback["path"] == f"{notify_late_run.__module__}.{notify_late_run.__name__}"
+    assert callback["kwargs"]["bound_minutes"] == 180.0
+
+
+def test_the_deadline_can_be_set_in_decimal_minutes_or_turned_off_at_parse_time():
+    (alert,) = deadline_as_stored(COVID_ETL_RUN_DEADLINE_MINUTES="0.5")
+    assert alert["interval"]["__data__"] == 30.0 and alert["callback"]["__data__"]["kwargs"]["bound_minutes"] == 0.5
+    assert deadline_as_stored(COVID_ETL_RUN_DEADLINE_MINUTES="0") is None
+
+
+def test_any_change_to_the_dag_changes_its_deadline_so_that_airflow_3_3_1_keeps_it(tmp_path):
+    # apache/airflow#68732: a new DAG version whose deadline is unchanged loses it (covid_etl/deadline.py).
+    edited = tmp_path / "dags"
+    edited.mkdir()
+    source = (ROOT / "dags" / "covid_etl_dag.py").read_text()
+    (edited / "covid_etl_dag.py").write_text(source.replace('tags=["covid-19",', 'tags=["edited", "covid-19",', 1))
+
+    def fingerprint(folder, **env):
+        code = READ_DEADLINE.replace(repr(str(ROOT / "dags")), repr(str(folder)))
+        (alert,) = _parse_in_subprocess(code, COVID_ETL_RUN_DEADLINE_MINUTES="", **env)
+        return alert["callback"]["__data__"]["kwargs"]["dag_fingerprint"]
+
+    original = fingerprint(ROOT / "dags")
+    assert fingerprint(ROOT / "dags") == original  # parsing again changes nothing: no new version
+    assert fingerprint(edited) != original
+    assert fingerprint(ROOT / "dags", COVID_ETL_DATASETS="national") != original  # a param's default
+
+
+@pytest.mark.parametrize("value", ["-5", "soon", "inf", "nan"])
+def test_a_deadline_that_is_not_a_positive_number_of_minutes_or_0_is_refused(monkeypatch, value):
+    from covid_etl.config import run_deadline_minutes
+
+    monkeypatch.setenv("COVID_ETL_RUN_DEADLINE_MINUTES", value)
+    with pytest.raises(ValueError, match=f"COVID_ETL_RUN_DEADLINE_MINUTES must be a positive number.*{value!r}"):
+        run_deadline_minutes()
 
 
 def test_runs_can_exist_back_to_the_sources_first_days_without_catching_up(dag):

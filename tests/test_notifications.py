@@ -94,3 +94,36 @@ def test_publishes_nothing_when_no_topic_is_configured(aws_default, caplog):
     assert publish(topic_arn=None, subject="s", message="m", aws_conn_id="aws_default") is False
     assert "No SNS topic configured" in caplog.text
     assert aws_default.received(wait_seconds=0) == []
+
+
+def test_the_late_run_callback_publishes_which_run_is_late_and_since_when(aws_default, monkeypatch):
+    import asyncio
+    from datetime import UTC, datetime
+
+    from covid_etl.callbacks import notify_late_run
+
+    monkeypatch.setenv("AIRFLOW_VAR_COVID_ETL_SNS_TOPIC_ARN", aws_default.topic_arn)
+    # The shape the scheduler hands a deadline's callback (airflow.models.deadline.Deadline.handle_miss).
+    context = {
+        "dag_run": {
+            "dag_run_id": "scheduled__2026-11-27T00:00:00+00:00",
+            "state": "running",
+            "queued_at": "2026-11-28T00:00:04Z",
+            "data_interval_end": "2026-11-28T00:00:00Z",
+        },
+        "deadline": {"id": "0193", "deadline_time": datetime(2026, 11, 28, 3, 0, 4, tzinfo=UTC)},
+    }
+
+    asyncio.run(notify_late_run(context, bound_minutes=180.0, dag_fingerprint="c089b591ad9ee197"))
+
+    [received] = aws_default.received()
+    assert received["subject"] == "covid_etl run not finished in time: scheduled__2026-11-27T00:00:00+00:00"
+    for line in (
+        "has not finished within 180 min of being queued",
+        "State: running",
+        "Queued at: 2026-11-28T00:00:04Z",
+        "Data interval end: 2026-11-28T00:00:00Z",
+        "Deadline: 2026-11-28 03:00:04+00:00",
+        "DAG definition: c089b591ad9ee197",
+    ):
+        assert line in received["message"]

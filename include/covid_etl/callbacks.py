@@ -1,20 +1,24 @@
-"""Task callbacks: SNS on success and on failure, and the failed run's row in ``etl_runs``.
+"""Callbacks: SNS on success and on failure, the failed run's row in ``etl_runs``, and the deadline
+alert's message for a run that has not finished in time.
 
-They are task-level on purpose. A DAG-level notifier breaks under ``airflow dags test`` /
+The success and failure callbacks are task-level on purpose. A DAG-level notifier breaks under ``airflow dags test`` /
 ``dag.test()`` (apache/airflow#64649) and a DAG-level ``on_failure_callback`` did not fire in 3.1.7
 (apache/airflow#63374); task callbacks run in the task's own process, locally and on MWAA alike.
-Neither callback raises: a lost notification must not change a run's outcome.
+A deadline is the DAG's by nature: the scheduler evaluates it (``dag.test()`` never does) and the
+triggerer runs its callback.
+None of them raises: a lost notification must not change a run's outcome.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 from typing import Any
 
 from covid_etl import config
 from covid_etl.datasets import DATASETS, dataset_of_task
-from covid_etl.notifications import failure_message, publish, success_message
+from covid_etl.notifications import failure_message, late_run_message, publish, success_message
 from covid_etl.records import Publication, RunInfo
 from covid_etl.steps import publication_of, run_started_at
 
@@ -46,10 +50,11 @@ def source_of_task(task_id: str) -> str:
     return f"{dataset.label} in PostgreSQL (connection {config.POSTGRES_CONN_ID}, table {dataset.table})"
 
 
-def _topic_arn() -> str | None:
+def _publish(subject: str, body: str) -> None:
     from airflow.sdk import Variable
 
-    return Variable.get(config.SNS_TOPIC_VARIABLE, default=None)
+    topic_arn = Variable.get(config.SNS_TOPIC_VARIABLE, default=None)
+    publish(topic_arn=topic_arn, subject=subject, message=body, aws_conn_id=config.AWS_CONN_ID)
 
 
 def _started_at(context: Any) -> datetime:
@@ -63,7 +68,7 @@ def notify_success(context: Any) -> None:
     subject, body = success_message(
         summary, duration_seconds=(datetime.now(UTC) - _started_at(context)).total_seconds()
     )
-    publish(topic_arn=_topic_arn(), subject=subject, message=body, aws_conn_id=config.AWS_CONN_ID)
+    _publish(subject, body)
 
 
 def _known_publication(context: Any, source: str) -> Publication | None:
@@ -114,4 +119,22 @@ def record_and_notify_failure(context: Any) -> None:
         error=error,
         log_url=getattr(ti, "log_url", ""),
     )
-    publish(topic_arn=_topic_arn(), subject=subject, message=body, aws_conn_id=config.AWS_CONN_ID)
+    _publish(subject, body)
+
+
+async def notify_late_run(context: dict, *, bound_minutes: float, dag_fingerprint: str) -> None:
+    """The DAG's DeadlineAlert callback (an AsyncCallback: the triggerer runs it, on MWAA too): publish
+    that a run has not finished within its bound.
+
+    :param context: what the scheduler hands a deadline's callback: ``dag_run`` and ``deadline``.
+    :param bound_minutes: the DAG's bound, for the message.
+    :param dag_fingerprint: which definition of the DAG the run has (covid_etl/deadline.py), for the message.
+    """
+    subject, body = late_run_message(
+        run=context["dag_run"],
+        deadline_time=context["deadline"]["deadline_time"],
+        bound_minutes=bound_minutes,
+        dag_fingerprint=dag_fingerprint,
+    )
+    # Reading the Variable and boto3's request block; in a thread they leave the triggerer's event loop free.
+    await asyncio.to_thread(_publish, subject, body)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 
 from covid_etl.sources import SOURCES
@@ -24,6 +25,31 @@ STAGING_URI = "file:///tmp/covid_etl/staging"
 def task_retries() -> int:
     """Airflow retries per task: $COVID_ETL_TASK_RETRIES, else 3 (`make run` sets 0 for a one-shot run)."""
     return int(os.environ.get("COVID_ETL_TASK_RETRIES", "3"))
+
+
+# A run normally takes minutes. One task retrying to the end takes at most ~2 h 15 min (4 tries of up to
+# 30 min and back-offs of 2 + 4 + 8 min), and then its failure callback reports it; a run still not done
+# after 3 h is stuck in a way no task callback reports (e.g. waiting for a worker that never comes).
+RUN_DEADLINE_MINUTES = 180.0
+
+
+def run_deadline_minutes() -> float | None:
+    """How long after it is queued a run may take before the DAG's deadline alert publishes that it is late:
+    $COVID_ETL_RUN_DEADLINE_MINUTES (decimals allowed), else 180; 0 for no deadline.
+
+    `make run` sets 0: `airflow dags test` never evaluates a deadline, and Airflow 3.3.1 fails the
+    command after a successful run of a DAG that has one (apache/airflow#73428).
+    """
+    raw = os.environ.get("COVID_ETL_RUN_DEADLINE_MINUTES") or str(RUN_DEADLINE_MINUTES)
+    try:
+        minutes = float(raw)
+    except ValueError:
+        minutes = math.nan
+    if minutes == 0:
+        return None
+    if not (math.isfinite(minutes) and minutes > 0):
+        raise ValueError(f"COVID_ETL_RUN_DEADLINE_MINUTES must be a positive number of minutes or 0, not {raw!r}")
+    return minutes
 
 
 def url_override(source: str) -> str | None:

@@ -79,6 +79,31 @@ def failure_message(
     return subject[:100], body
 
 
+def late_run_message(
+    *, run: dict, deadline_time: object, bound_minutes: float, dag_fingerprint: str
+) -> tuple[str, str]:
+    """Subject and body for a run that has not finished within its bound (the DAG's deadline alert).
+
+    :param run: the run as Airflow's deadline hands it to the callback (the REST API's DAG run fields).
+    :param deadline_time: when the run should have finished.
+    :param bound_minutes: how long after being queued a run may take.
+    :param dag_fingerprint: which definition of the DAG the run has.
+    """
+    run_id = run["dag_run_id"]
+    subject = f"covid_etl run not finished in time: {run_id}"
+    body = (
+        f"covid_etl run {run_id} has not finished within {bound_minutes:g} min of being queued.\n"
+        f"State: {run.get('state')}\n"
+        f"Queued at: {run.get('queued_at')}\n"
+        f"Data interval end: {run.get('data_interval_end')}\n"
+        f"Deadline: {deadline_time}\n"
+        f"DAG definition: {dag_fingerprint}\n"
+        "A task that fails for good sends its own message; until then the run may be waiting for a worker, "
+        "retrying, or running far longer than usual. Look at the run in the Airflow UI."
+    )
+    return subject[:100], body
+
+
 def publish(*, topic_arn: str | None, subject: str, message: str, aws_conn_id: str) -> bool:
     """Publish to SNS; log and swallow any error so a notification never fails a run.
 
