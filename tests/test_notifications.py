@@ -114,7 +114,7 @@ def test_the_late_run_callback_publishes_which_run_is_late_and_since_when(aws_de
         "deadline": {"id": "0193", "deadline_time": datetime(2026, 11, 28, 3, 0, 4, tzinfo=UTC)},
     }
 
-    asyncio.run(notify_late_run(context, bound_minutes=180.0, dag_fingerprint="c089b591ad9ee197"))
+    asyncio.run(notify_late_run(context, bound_minutes=180.0, dag_fingerprint="dag-fingerprint"))
 
     [received] = aws_default.received()
     assert received["subject"] == "covid_etl run not finished in time: scheduled__2026-11-27T00:00:00+00:00"
@@ -124,6 +124,6 @@ def test_the_late_run_callback_publishes_which_run_is_late_and_since_when(aws_de
         "Queued at: 2026-11-28T00:00:04Z",
         "Data interval end: 2026-11-28T00:00:00Z",
         "Deadline: 2026-11-28 03:00:04+00:00",
-        "DAG definition: c089b591ad9ee197",
+        "DAG definition: dag-fingerprint",
     ):
         assert line in received["message"]
