@@ -156,6 +156,12 @@ def test_the_deadline_can_be_set_in_decimal_minutes_or_turned_off_at_parse_time(
     assert deadline_as_stored(COVID_ETL_RUN_DEADLINE_MINUTES="0") is None
 
 
+def test_a_tasks_process_parses_the_dag_without_the_deadline_it_never_reads():
+    # What the task runner sets while it parses the file to run one task (get_parsing_context()).
+    as_for_a_task = {"_AIRFLOW_PARSING_CONTEXT_DAG_ID": "covid_etl", "_AIRFLOW_PARSING_CONTEXT_TASK_ID": "fetch_nyt"}
+    assert deadline_as_stored(COVID_ETL_RUN_DEADLINE_MINUTES="", **as_for_a_task) is None
+
+
 def test_any_change_to_the_dag_changes_its_deadline_so_that_airflow_3_3_1_keeps_it(tmp_path):
     # apache/airflow#68732: a new DAG version whose deadline is unchanged loses it (covid_etl/deadline.py).
     edited = tmp_path / "dags"
