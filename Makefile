@@ -74,8 +74,8 @@ up: venv system-deps ## Start a local Airflow (UI on :8080) with embedded Postgr
 down: ## Stop what `make up` started
 	$(BIN)/python scripts/airflow_stack.py down
 
-package: ## Build dist/mwaa/ (dags/, plugins.zip, requirements.txt) as MWAA consumes it
-	$(PYTHON) scripts/package_mwaa.py
+package: venv ## Build dist/mwaa/ (dags/, plugins.zip with the wheels MWAA's image lacks, an offline requirements.txt); needs PyPI
+	$(BIN)/python scripts/package_mwaa.py
 
 deploy: package ## Upload dist/mwaa/ to the Terraform bucket and update MWAA (DRY_RUN=1 prints the commands)
 	bash scripts/deploy_mwaa.sh
@@ -85,4 +85,4 @@ bench: venv system-deps ## County load benchmark: ours vs plain COPY, execute_va
 
 clean: ## Remove .venv, .local (embedded database, Airflow home) and build outputs
 	-$(BIN)/python scripts/airflow_stack.py down
-	rm -rf $(VENV) .venv-checkov .venv-dlt .local build dist
+	rm -rf $(VENV) .venv-checkov .venv-dlt .venv-mwaa-image .local build dist
