@@ -2,7 +2,9 @@
 # VPC: two public subnets (internet gateway, NAT gateways) and two private
 # subnets in two Availability Zones (MWAA, RDS, QuickSight network interfaces).
 # Nothing in the private subnets has a public address; they reach the internet
-# (GitHub, PyPI, AWS APIs) only outbound through NAT.
+# (AWS APIs, GitHub) only outbound through NAT. Which endpoints, on which ports,
+# and why one NAT gateway by default but one per zone in production:
+# docs/adr/0002-mwaa-network-rules.md.
 ###############################################################################
 
 resource "aws_vpc" "this" {
@@ -93,8 +95,9 @@ resource "aws_nat_gateway" "this" {
   depends_on = [aws_internet_gateway.this]
 }
 
-# One route table per private subnet so that, with one_nat_gateway_per_az, each AZ
-# uses its own NAT gateway; with the default single NAT both point at the same one.
+# One route table per private subnet so that, with one_nat_gateway_per_az (production,
+# as AWS's MWAA networking guide lays it out), each AZ uses its own NAT gateway and
+# survives the other zone's outage; with the default single NAT both point at it.
 resource "aws_route_table" "private" {
   count = length(aws_subnet.private)
 
@@ -118,7 +121,7 @@ resource "aws_route_table_association" "private" {
   route_table_id = aws_route_table.private[count.index].id
 }
 
-# S3 traffic (DAG sync, requirements, plugins) stays on the AWS network and off the NAT bill.
+# S3 traffic (DAG sync, requirements, plugins, staging) stays on the AWS network and off the NAT bill.
 resource "aws_vpc_endpoint" "s3" {
   vpc_id            = aws_vpc.this.id
   service_name      = "com.amazonaws.${local.region}.s3"
