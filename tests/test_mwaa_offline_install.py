@@ -77,7 +77,8 @@ def offline_env(home: Path, **extra: str) -> dict[str, str]:
 
 
 def python_3_12() -> str:
-    """The interpreter of this venv's base when it is 3.12 (the suite's), else the one `make venv` picks."""
+    """The interpreter of this venv's base when it is 3.12 (the suite's), else the one `make venv` picks
+    (test_the_image_stand_in_runs_the_python_of_the_constraints fails when that is not 3.12)."""
     if sys.version_info[:2] == (3, 12):
         return sys._base_executable
     chosen = subprocess.run(["bash", ROOT / "scripts" / "venv_python.sh"], capture_output=True, text=True).stdout
@@ -88,7 +89,7 @@ def image_key(requirements: package_mwaa.Requirements) -> str:
     digest = hashlib.sha256()
     for path in (requirements.image_packages, requirements.constraints, requirements.essential_constraints):
         digest.update(path.read_bytes())
-    digest.update(f"pip=={PIP_VERSION} glibc 2.{package_mwaa.TARGET_GLIBC_MINOR}".encode())
+    digest.update(f"{python_3_12()} pip=={PIP_VERSION} glibc 2.{package_mwaa.TARGET_GLIBC_MINOR}".encode())
     return digest.hexdigest()
 
 
@@ -208,6 +209,12 @@ def installed(requirements, tmp_path_factory) -> Install:
         output=result.stdout + result.stderr,
         seconds=seconds,
     )
+
+
+def test_the_image_stand_in_runs_the_python_of_the_constraints(installed, requirements, tmp_path):
+    version = [installed.python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"]
+    result = subprocess.run(offline(version), env=offline_env(tmp_path), capture_output=True, text=True)
+    assert result.stdout.strip() == requirements.python == "3.12"
 
 
 def test_pypi_is_out_of_reach_where_the_install_runs(installed, tmp_path):
@@ -373,10 +380,10 @@ def probed(installed, tmp_path_factory) -> dict:
         AIRFLOW__CORE__DAGS_FOLDER=str(dags),
         AIRFLOW__CORE__PLUGINS_FOLDER=str(plugins),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        # Credentials of no one: the filesystem is only built, never used.
+        # No credentials, and no instance metadata to look them up in: the filesystem is only built
+        # (anonymous), never used.
         AWS_DEFAULT_REGION="eu-west-1",
-        AWS_ACCESS_KEY_ID="offline",
-        AWS_SECRET_ACCESS_KEY="offline",
+        AWS_EC2_METADATA_DISABLED="true",
     )
     staging_uri = f"{mwaa_staging_scheme()}://covid-etl-staging/staging"
     command = [installed.python, "-c", PROBE, dags, plugins, installed.home / "requirements" / "requirements.txt"]
