@@ -250,7 +250,8 @@ def download_wheels(requirements: Requirements, wheels: dict[str, tuple[str, tup
             "-r",
             str(listing),
         ],
-        f"no wheel for CPython {requirements.python} on manylinux x86_64 (MWAA cannot build one offline)",
+        f"no wheel downloaded for CPython {requirements.python} on manylinux x86_64: none exists (MWAA cannot build"
+        " an sdist offline either) or the index is out of reach",
     )
     files = sorted((into / "wheels").glob("*.whl"))
     found = {}
