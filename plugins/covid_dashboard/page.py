@@ -43,7 +43,7 @@ svg .line { fill: none; stroke-linejoin: round; stroke-linecap: round; }
 svg .line.main { stroke-width: 2; } svg .line.raw { stroke-width: 1; }
 svg .points circle { fill: transparent; }
 svg .points circle:hover { fill: currentColor; }
-svg .gap rect { fill: #f1f1f1; } svg .gap text { fill: #718096; font-style: italic; }
+svg .gap rect { fill: #f1f1f1; } svg .gap text { fill: #4a5568; font-style: italic; }
 svg .empty { font-size: 14px; }
 #tip { position: fixed; pointer-events: none; background: #1a202c; color: #fff; padding: 3px 7px;
        border-radius: 4px; font-size: 12px; display: none; white-space: nowrap; }
