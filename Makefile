@@ -10,7 +10,7 @@ UV_VERSION := 0.13.9
 export PYTHONPATH := $(CURDIR)/include:$(CURDIR)/scripts
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lock system-deps run check-sources test lint check-secrets test-python check-terraform check-compose up down package deploy bench clean
+.PHONY: help venv lock system-deps run check-sources test lint check-secrets test-python check-terraform check-compose screenshots up down package deploy bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -67,6 +67,11 @@ check-terraform: ## checkov on terraform/, in its own virtualenv
 
 check-compose: system-deps ## Validate docker-compose.yaml with docker-compose config
 	bash scripts/check_compose.sh
+
+# The dashboard's end-to-end browser test takes the screenshots (into docs/images/ when UPDATE_SCREENSHOT
+# is set), so the page photographed is the page its checks read: a failing check fails the target.
+screenshots: venv system-deps ## Regenerate docs/images/*.png: the dashboard on a local Airflow in headless Chromium (~5 min)
+	UPDATE_SCREENSHOT=1 $(BIN)/python -m pytest -q tests/dashboard/test_dashboard_browser.py
 
 up: venv system-deps ## Start a local Airflow (UI on :8080) with embedded PostgreSQL and local SNS
 	$(BIN)/python scripts/airflow_stack.py up

@@ -12,17 +12,19 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from html import escape
 
 Value = int | float | None
 
 WIDTH = 640
 HEIGHT = 240
+# The least left margin; a y axis with longer labels gets a wider one (LABEL_CHAR_WIDTH per character).
 MARGIN_LEFT = 52
+LABEL_CHAR_WIDTH = 7  # the widest digit of the page's 11 px sans-serif, rounded up
 MARGIN_RIGHT = 14
 MARGIN_TOP = 12
 MARGIN_BOTTOM = 26
-PLOT_WIDTH = WIDTH - MARGIN_LEFT - MARGIN_RIGHT
 PLOT_HEIGHT = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -51,39 +53,65 @@ class Chart:
 class Axis:
     low: float
     high: float
-    ticks: tuple[float, ...]
+    ticks: tuple[int | float, ...]
 
 
-def nice_step(span: float, max_ticks: int = 5) -> float:
-    """The smallest 1, 2 or 5 × 10^k step that cuts ``span`` into at most ``max_ticks`` parts (at least 1)."""
+def nice_step(span: float, max_ticks: int = 5) -> int:
+    """The smallest 1, 2 or 5 × 10^k step that cuts ``span`` into at most ``max_ticks`` parts (at least 1:
+    the charts plot counts, and a fractional tick would be a count nobody can have)."""
     raw = span / max_ticks
     if raw <= 1:
-        return 1.0
+        return 1
     magnitude = 10 ** math.floor(math.log10(raw))
     return next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+
+
+def _nice_axis(low: float, high: float) -> Axis:
+    """Ticks every nice step from the last one at or below ``low`` to the first at or above ``high``.
+
+    Each tick is an exact integer (index × step), never a sum of floats that drifts off the step."""
+    step = nice_step(high - low)
+    first, last = math.floor(low / step), math.ceil(high / step)
+    return Axis(first * step, last * step, tuple(i * step for i in range(first, last + 1)))
 
 
 def value_axis(values: Sequence[float]) -> Axis:
     """A y axis from 0 (or the lowest negative value) to the highest value, on round numbers."""
     low = min(0.0, *values) if values else 0.0
     high = max(0.0, *values) if values else 1.0
-    if high == low:
-        high = low + 1
-    step = nice_step(high - low)
-    low, high = math.floor(low / step) * step, math.ceil(high / step) * step
-    count = round((high - low) / step)
-    return Axis(low, high, tuple(low + i * step for i in range(count + 1)))
+    return _nice_axis(low, high if high > low else low + 1)
 
 
 def tight_axis(values: Sequence[float]) -> Axis:
-    """A y axis around the values only (not from 0): revisions are small next to the counts they revise."""
+    """A y axis around the values only (not from 0): revisions are small next to the counts they revise.
+
+    One value (a count no publication revised) is the axis's one tick, in the middle of the chart."""
     low, high = min(values), max(values)
     if high == low:
-        low, high = low - 1, high + 1
-    step = nice_step(high - low)
-    low, high = math.floor(low / step) * step, math.ceil(high / step) * step
-    count = round((high - low) / step)
-    return Axis(low, high, tuple(low + i * step for i in range(count + 1)))
+        return Axis(low - 1, high + 1, (low,))
+    return _nice_axis(low, high)
+
+
+# (unit, its suffix, the least largest tick that uses it): below 10,000 the full number reads best.
+UNITS = ((10**9, "B", 10**9), (10**6, "M", 10**6), (10**3, "k", 10**4))
+
+
+def _fixed(values: Sequence[Decimal], unit: int, suffix: str) -> tuple[str, ...]:
+    """Each value / unit, all with the fewest decimals that write every one of them exactly."""
+    scaled = [value / unit for value in values]
+    decimals = max(0, *(-s.normalize().as_tuple().exponent for s in scaled))
+    return tuple("0" if s == 0 else f"{s:,.{decimals}f}{suffix}" for s in scaled)
+
+
+def tick_labels(ticks: Sequence[int | float]) -> tuple[str, ...]:
+    """The labels of one axis: every tick written exactly, in the shorter of two forms: with the unit of
+    the largest tick (29.10M, 29.11M, …; 0, 0.5M, 1.0M) or in full (525,517). Exact values on distinct
+    ticks are distinct labels, however narrow the range."""
+    exact = [Decimal(str(tick)) for tick in ticks]
+    largest = max(abs(value) for value in exact)
+    unit, suffix = next(((unit, suffix) for unit, suffix, least in UNITS if largest >= least), (1, ""))
+    # On a tie the full number: it needs no unit to be read.
+    return min(_fixed(exact, 1, ""), _fixed(exact, unit, suffix), key=lambda labels: max(map(len, labels)))
 
 
 def month_ticks(first: date, last: date, max_ticks: int = 7) -> tuple[date, ...]:
@@ -97,14 +125,6 @@ def month_ticks(first: date, last: date, max_ticks: int = 7) -> tuple[date, ...]
             ticks.append(tick)
         index += 1
     return tuple(ticks)
-
-
-def format_count(value: float) -> str:
-    """Axis label: 950, 12k, 1.5M, 2B."""
-    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= limit:
-            return f"{value / limit:.1f}".removesuffix(".0") + suffix
-    return f"{value:g}"
 
 
 def format_value(value: int | float) -> str:
@@ -141,13 +161,19 @@ def unknown_spans(dates: Sequence[date], values: Sequence[Value]) -> list[tuple[
 
 
 class _Scale:
+    """Days across, values up; the left margin fits the y axis's longest label."""
+
     def __init__(self, dates: Sequence[date], axis: Axis) -> None:
         self.first = dates[0]
         self.days = max(1, (dates[-1] - dates[0]).days)
         self.axis = axis
+        self.labels = tick_labels(axis.ticks)
+        self.left = max(MARGIN_LEFT, 12 + LABEL_CHAR_WIDTH * max(map(len, self.labels)))
+        self.right = WIDTH - MARGIN_RIGHT
+        self.width = self.right - self.left
 
     def x(self, day: date) -> float:
-        return round(MARGIN_LEFT + (day - self.first).days / self.days * PLOT_WIDTH, 1)
+        return round(self.left + (day - self.first).days / self.days * self.width, 1)
 
     def y(self, value: float) -> float:
         span = self.axis.high - self.axis.low
@@ -155,18 +181,20 @@ class _Scale:
 
 
 def _axes(scale: _Scale, dates: Sequence[date]) -> Iterator[str]:
-    yield from _y_axis(scale, format_count)
+    yield from _y_axis(scale)
     yield from _x_axis(scale, dates)
 
 
-def _y_axis(scale: _Scale, label) -> Iterator[str]:
+def _y_axis(scale: _Scale) -> Iterator[str]:
+    """Grid lines and labels; each label carries its tick's exact value (``data-value``) to be checked."""
     yield '<g class="axis y">'
-    for tick in scale.axis.ticks:
+    for tick, label in zip(scale.axis.ticks, scale.labels, strict=True):
         y = scale.y(tick)
         zero = " zero" if tick == 0 else ""
         yield (
-            f'<line class="grid{zero}" x1="{MARGIN_LEFT}" x2="{WIDTH - MARGIN_RIGHT}" y1="{y}" y2="{y}"/>'
-            f'<text x="{MARGIN_LEFT - 6}" y="{y}" dy="0.32em" text-anchor="end">{label(tick)}</text>'
+            f'<line class="grid{zero}" x1="{scale.left}" x2="{scale.right}" y1="{y}" y2="{y}"/>'
+            f'<text x="{scale.left - 6}" y="{y}" dy="0.32em" text-anchor="end" '
+            f'data-value="{format_value(tick)}">{label}</text>'
         )
     yield "</g>"
 
@@ -184,10 +212,10 @@ def _x_axis(scale: _Scale, dates: Sequence[date]) -> Iterator[str]:
 
 
 def _gaps(scale: _Scale, series: Series, dates: Sequence[date]) -> Iterator[str]:
-    half_day = PLOT_WIDTH / scale.days / 2
+    half_day = scale.width / scale.days / 2
     for first, last in unknown_spans(dates, series.values):
-        x1 = max(MARGIN_LEFT, scale.x(first) - half_day)
-        x2 = min(WIDTH - MARGIN_RIGHT, scale.x(last) + half_day)
+        x1 = max(scale.left, scale.x(first) - half_day)
+        x2 = min(scale.right, scale.x(last) + half_day)
         yield (
             f'<g class="gap" data-series="{series.key}" data-from="{first.isoformat()}" data-to="{last.isoformat()}">'
             f'<rect x="{x1:.1f}" y="{MARGIN_TOP}" width="{max(x2 - x1, 1):.1f}" height="{PLOT_HEIGHT}"/>'
@@ -246,7 +274,7 @@ def render_step_chart(chart_id: str, title: str, points: Sequence[tuple[datetime
         f'<svg class="chart step" id="chart-{chart_id}" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'role="img" aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">'
     )
-    known = [(moment, float(value)) for moment, value in points if value is not None]
+    known = [(moment, value) for moment, value in points if value is not None]
     if not known:
         empty = f'<text class="empty" x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle">Not reported</text>'
         return f"{head}{empty}</svg>"
@@ -255,26 +283,24 @@ def render_step_chart(chart_id: str, title: str, points: Sequence[tuple[datetime
     y_scale = _Scale((first.date(), last.date()), tight_axis([value for _, value in known]))
 
     def x(moment: datetime) -> float:
-        return round(MARGIN_LEFT + (moment - first).total_seconds() / span * PLOT_WIDTH, 1)
+        return round(y_scale.left + (moment - first).total_seconds() / span * y_scale.width, 1)
 
-    # Revisions are a few units on counts of millions: ticks above the lowest one say how much more.
-    low = y_scale.axis.low
-    parts = [head, *_y_axis(y_scale, lambda tick: format_count(tick) if tick == low else f"+{tick - low:,.0f}")]
+    parts = [head, *_y_axis(y_scale)]
     # Horizontal until the next publication, then vertical to its value; the last holds to the edge.
     path = [f"M{x(known[0][0])} {y_scale.y(known[0][1])}"]
     path += [f"H{x(moment)} V{y_scale.y(value)}" for moment, value in known[1:]]
-    path.append(f"H{WIDTH - MARGIN_RIGHT}")
+    path.append(f"H{y_scale.right}")
     parts.append(f'<path class="line main s-step" d="{" ".join(path)}"/>')
     parts.append('<g class="points steps">')
     parts.extend(
         f'<circle cx="{x(moment)}" cy="{y_scale.y(value)}" r="3" data-published-at="{moment.isoformat()}" '
-        f'data-value="{format_value(int(value) if value.is_integer() else value)}"/>'
+        f'data-value="{format_value(value)}"/>'
         for moment, value in known
     )
     parts.append("</g>")
     bottom = MARGIN_TOP + PLOT_HEIGHT
     parts.append(
-        f'<g class="axis x"><text x="{MARGIN_LEFT}" y="{bottom + 16}">{first:%Y-%m-%d}</text>'
-        f'<text x="{WIDTH - MARGIN_RIGHT}" y="{bottom + 16}" text-anchor="end">{last:%Y-%m-%d}</text></g></svg>'
+        f'<g class="axis x"><text x="{y_scale.left}" y="{bottom + 16}">{first:%Y-%m-%d}</text>'
+        f'<text x="{y_scale.right}" y="{bottom + 16}" text-anchor="end">{last:%Y-%m-%d}</text></g></svg>'
     )
     return "".join(parts)

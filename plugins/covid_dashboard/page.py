@@ -43,7 +43,7 @@ svg .line { fill: none; stroke-linejoin: round; stroke-linecap: round; }
 svg .line.main { stroke-width: 2; } svg .line.raw { stroke-width: 1; }
 svg .points circle { fill: transparent; }
 svg .points circle:hover { fill: currentColor; }
-svg .gap rect { fill: #f1f1f1; } svg .gap text { fill: #718096; font-style: italic; }
+svg .gap rect { fill: #f1f1f1; } svg .gap text { fill: #4a5568; font-style: italic; }
 svg .empty { font-size: 14px; }
 #tip { position: fixed; pointer-events: none; background: #1a202c; color: #fff; padding: 3px 7px;
        border-radius: 4px; font-size: 12px; display: none; white-space: nowrap; }
@@ -56,9 +56,11 @@ td.error { max-width: 420px; overflow: hidden; text-overflow: ellipsis; white-sp
 #controls { display: flex; gap: 14px; align-items: center; font-size: .9rem; margin: 4px 0 8px; }
 .as-of { background: #fffbea; border: 1px solid #f6e05e; border-radius: 6px; padding: 6px 10px; }
 svg .s-step { stroke: #4a5568; } svg .points.steps circle { fill: #4a5568; }
-svg.tiles { width: 100%; max-width: 560px; display: block; font-size: 12px; }
+svg.tiles { width: 100%; max-width: 560px; display: block; font-size: 11px; }
 svg.tiles rect { stroke: #cbd5e0; } svg.tiles .chosen rect { stroke: #1a202c; stroke-width: 2; }
-svg.tiles text { fill: #1a202c; pointer-events: none; }
+svg.tiles rect[fill="url(#no-data)"] { stroke: #4a5568; stroke-dasharray: 3 2; }
+svg.tiles a:focus-visible rect { stroke: #1a202c; stroke-width: 3; }
+svg.tiles text { pointer-events: none; } svg.tiles .abbr, #states-legend > text { font-size: 12px; font-weight: 600; }
 """
 
 # Hover read-out from the points' data attributes; the page works without it.
@@ -262,7 +264,7 @@ def render_page(
         " · cases and deaths: The New York Times; recovered: Johns Hopkins CSSE. "
         'Data as JSON: <a href="api/daily">api/daily</a></p>'
         f"{_controls(dashboard, day)}{body}"
-        f"<h2>States</h2>{render_map(dashboard.states, states_date, state)}"
+        f'<h2 id="states">States</h2>{render_map(dashboard.states, states_date, state)}'
         f"<h2>Last runs</h2>{_runs_table(dashboard.runs)}"
         f"<h2>Revisions</h2>{_revisions(dashboard.history, day or dashboard.history.most_revised_day())}"
         f'<div id="tip"></div><script>{SCRIPT}</script></body></html>'

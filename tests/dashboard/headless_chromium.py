@@ -158,6 +158,16 @@ class Chromium:
         self.evaluate(f"document.querySelector({json.dumps(selector)}).focus()")
         self.send("Input.insertText", text=text)
 
+    def accessible_names(self, selector: str) -> list[tuple[str, str]]:
+        """(role, name) of each element matching ``selector``, from the browser's accessibility tree: what
+        a screen reader is given."""
+        document = self.send("DOM.getDocument", depth=0)["root"]["nodeId"]
+        found = []
+        for node in self.send("DOM.querySelectorAll", nodeId=document, selector=selector)["nodeIds"]:
+            [ax_node, *_] = self.send("Accessibility.getPartialAXTree", nodeId=node, fetchRelatives=False)["nodes"]
+            found.append((ax_node["role"]["value"], ax_node.get("name", {}).get("value", "")))
+        return found
+
     def screenshot(self, path: Path) -> bytes:
         data = base64.b64decode(self.send("Page.captureScreenshot", format="png")["data"])
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -21,6 +21,16 @@ import httpx
 import psycopg
 import pytest
 from dashboard_helpers import ROOT, connect, expected_derived
+from dashboard_readability import (
+    AXES,
+    MAP,
+    SHOW_STATES,
+    inside,
+    is_correctly_rounded,
+    lowest_contrast,
+    required_ratio,
+    texts_of,
+)
 from dashboard_svg import path_segments
 from headless_chromium import Chromium
 from psycopg.rows import dict_row
@@ -180,6 +190,7 @@ def dashboard(stack, loaded, tmp_path_factory):
         browser.wait_for("!!document.querySelector('#as-of') && !!document.querySelector('svg.step')", "the as-of view")
         revisions = browser.evaluate(EXTRACT_REVISIONS)
         revisions["url"] = browser.evaluate("location.href")
+        revisions["axes"] = browser.evaluate(AXES)
         browser.evaluate("document.getElementById('revisions').scrollIntoView()")
         browser.screenshot(
             REVISIONS_SCREENSHOT if os.environ.get("UPDATE_SCREENSHOT") else ROOT / "build" / "revisions.png"
@@ -422,7 +433,10 @@ def states_view(stack, loaded, dashboard, tmp_path_factory):
                 tr => [...tr.cells].map(td => td.textContent)),
             }))()"""
         )
-        browser.evaluate("document.getElementById('states-map').scrollIntoView()")
+        # As the screenshot shows it: the section's heading at the top, then the legend and the map.
+        browser.evaluate(SHOW_STATES)
+        seen["map"] = browser.evaluate(MAP)
+        seen["names"] = browser.accessible_names("#states-map a")
         browser.screenshot(
             ROOT / "docs" / "images" / "states.png"
             if os.environ.get("UPDATE_SCREENSHOT")
@@ -430,3 +444,48 @@ def states_view(stack, loaded, dashboard, tmp_path_factory):
         )
     assert seen["date"] == latest
     return seen
+
+
+def test_every_axis_of_the_revisions_view_has_distinct_labels_each_its_tick_correctly_rounded(dashboard):
+    axes = {axis["id"]: axis["ticks"] for axis in dashboard["revisions_view"]["axes"]}
+
+    # The five charts as of the day, and the traced day's published cases and deaths (recovered: none).
+    assert set(axes) == {f"chart-{name}" for name in ("cases", "deaths", "recovered", "new-cases", "new-deaths")} | {
+        "chart-step-cases",
+        "chart-step-deaths",
+    }
+    for chart, ticks in axes.items():
+        labels = [tick["label"] for tick in ticks]
+        assert len(set(labels)) == len(labels), (chart, labels)
+        assert all(is_correctly_rounded(t["label"], Decimal(t["value"])) for t in ticks), (chart, labels)
+    # The day's revisions are a few thousand cases on 29 million: labels that tell them apart.
+    assert len(axes["chart-step-cases"]) >= 2
+
+
+def test_the_states_legend_is_in_the_screenshots_viewport(states_view):
+    seen = states_view["map"]
+
+    assert seen["viewport"] == list(VIEWPORT)
+    assert inside(seen["legend"], [0, 0, *VIEWPORT])
+
+
+def test_all_text_on_the_states_map_and_its_legend_meets_wcag_aa_contrast(states_view):
+    texts = texts_of(states_view["map"])
+    failing = [
+        (text["text"], text["colour"], text["under"], round(lowest_contrast(text), 2))
+        for text in texts
+        if text["opacity"] != 1 or lowest_contrast(text) < required_ratio(text["px"], text["weight"])
+    ]
+
+    assert failing == []
+    assert len(texts) > 100  # two on each tile, the legend's chips and title
+
+
+def test_each_state_tile_is_named_for_assistive_technology_by_its_state_and_value(states_view):
+    def spoken(value: str) -> str:
+        return "no data" if value == "" else f"{float(value):,.1f}"
+
+    assert states_view["names"] == [
+        ("link", f"{state}: {spoken(value)} new cases a day per 100,000 people (7-day average)")
+        for state, value in states_view["tiles"]
+    ]

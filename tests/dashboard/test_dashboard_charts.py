@@ -6,10 +6,19 @@ import re
 from datetime import date, timedelta
 
 import pytest
+from dashboard_readability import read_label
 from dashboard_svg import gaps, line, parse, points
 
-from covid_dashboard import charts
-from covid_dashboard.charts import Chart, Series, month_ticks, nice_step, render_chart, value_axis
+from covid_dashboard.charts import (
+    Chart,
+    Series,
+    month_ticks,
+    nice_step,
+    render_chart,
+    tick_labels,
+    tight_axis,
+    value_axis,
+)
 
 START = date(2020, 12, 10)
 
@@ -125,11 +134,55 @@ def test_month_ticks_fall_on_month_starts_and_thin_out_over_long_ranges():
 
 
 @pytest.mark.parametrize(
-    ("value", "label"),
-    [(0, "0"), (950, "950"), (1_000, "1k"), (12_500, "12.5k"), (2_000_000, "2M"), (-1_500_000, "-1.5M")],
+    ("ticks", "labels"),
+    [
+        pytest.param(
+            (29_100_000, 29_110_000, 29_120_000, 29_130_000, 29_140_000),
+            ("29.10M", "29.11M", "29.12M", "29.13M", "29.14M"),
+            id="a narrow range near a large count: as many decimals as the step needs",
+        ),
+        pytest.param((0, 10**7, 2 * 10**7, 3 * 10**7), ("0", "10M", "20M", "30M"), id="cumulative cases"),
+        pytest.param(
+            (0, 500_000, 10**6, 1_500_000), ("0", "0.5M", "1.0M", "1.5M"), id="one number of decimals per axis"
+        ),
+        pytest.param((-25_000, -20_000, 0, 5_000), ("-25k", "-20k", "0", "5k"), id="negative daily counts"),
+        pytest.param((0, 500, 1_000, 2_500), ("0", "500", "1,000", "2,500"), id="below 10,000 in full"),
+        pytest.param(
+            (29_104_123, 29_104_124, 29_104_125),
+            ("29,104,123", "29,104,124", "29,104,125"),
+            id="revised by units: in full, shorter than 29.104123M",
+        ),
+        pytest.param((525_517,), ("525,517",), id="one value"),
+        pytest.param((3_000_000_000, 4_000_000_000), ("3B", "4B"), id="billions"),
+    ],
 )
-def test_axis_labels_are_short(value, label):
-    assert charts.format_count(value) == label
+def test_axis_labels_write_each_tick_exactly_in_the_shorter_form(ticks, labels):
+    assert tick_labels(ticks) == labels
+
+
+LOWS = (0, 7, 950, 99_999, 525_517, 29_100_000, 33_107_107, 1_000_000_007)
+SPANS = (1, 3, 17, 999, 40_000, 123_457, 2_000_000, 900_000_000)
+
+
+@pytest.mark.parametrize("axis_of", [tight_axis, value_axis], ids=["revisions axis", "axis from zero"])
+def test_any_range_of_counts_gets_distinct_labels_each_reading_back_as_its_tick(axis_of):
+    for low in LOWS:
+        for span in SPANS:
+            axis = axis_of([low, low + span])
+            labels = tick_labels(axis.ticks)
+
+            assert len(set(labels)) == len(labels), (low, span, labels)
+            assert all(read_label(label)[0] == tick for label, tick in zip(labels, axis.ticks, strict=True)), labels
+            assert axis.ticks[0] <= low and axis.ticks[-1] >= low + span  # over the data's whole range
+            assert 2 <= len(axis.ticks) <= 7
+
+
+def test_a_flat_series_has_one_tick_at_its_value():
+    axis = tight_axis([525_517, 525_517, 525_517])
+
+    assert axis.ticks == (525_517,)
+    assert axis.low < 525_517 < axis.high
+    assert tick_labels(axis.ticks) == ("525,517",)
 
 
 def test_a_step_chart_holds_each_published_value_until_the_next_publication():
@@ -150,5 +203,11 @@ def test_a_step_chart_holds_each_published_value_until_the_next_publication():
     ]
     [path] = re.findall(r'<path class="line main s-step" d="([^"]+)"', svg)
     assert re.fullmatch(r"M[\d.]+ [\d.]+ H[\d.]+ V[\d.]+ H[\d.]+", path)
-    assert ">+2<" in svg or ">+1<" in svg  # ticks above the lowest say how much more
+    # Every count from the lowest to the highest published value is a tick, labelled with its value.
+    assert re.findall(r'<text [^>]*data-value="(\d+)">([^<]+)</text>', svg) == [
+        ("100", "100"),
+        ("101", "101"),
+        ("102", "102"),
+        ("103", "103"),
+    ]
     assert "Not reported" in render_step_chart("step-recovered", "Recovered", [(points[0][0], None)])
