@@ -5,8 +5,6 @@ from __future__ import annotations
 import math
 import os
 
-from covid_etl.sources import SOURCES
-
 DAG_ID = "covid_etl"
 POSTGRES_CONN_ID = "covid_db"
 AWS_CONN_ID = "aws_default"
@@ -59,7 +57,7 @@ def url_override(source: str) -> str | None:
 
 def chosen_datasets() -> list[str]:
     """$COVID_ETL_DATASETS (comma-separated: national, states, counties), else all of them."""
-    from covid_etl.datasets import ALL_DATASETS
+    from covid_etl.sources.specs import CHOICES as ALL_DATASETS
 
     chosen = [name.strip() for name in os.environ.get("COVID_ETL_DATASETS", "").split(",") if name.strip()]
     unknown = sorted(set(chosen) - set(ALL_DATASETS))
@@ -78,6 +76,8 @@ def github_raw_url() -> str:
     return os.environ.get("COVID_ETL_GITHUB_RAW_URL") or GITHUB_RAW_URL
 
 
-def live_url(source: str) -> str:
-    """What the source's branch serves now (for `make check-sources`): the override, else the branch head."""
-    return url_override(source) or SOURCES[source].raw_url(github_raw_url())
+def live_url(dataset: str, path: str) -> str:
+    """What a dataset's file's branch serves now (for `make check-sources`): the override, else the branch head."""
+    from covid_etl.sources.specs import DATASETS
+
+    return url_override(dataset.upper()) or DATASETS[dataset].part(path).file.raw_url(github_raw_url())

@@ -6,6 +6,7 @@ missing page): the run aborts at once and nothing is written. Anything else may 
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -83,6 +84,22 @@ def fail_fast() -> Iterator[None]:
         from airflow.sdk.exceptions import AirflowFailException
 
         raise AirflowFailException(str(exc)) from exc
+
+
+class StagingError(OSError):
+    """Writing to the staging store failed (the local disk or S3, not the source): names where and why.
+
+    :param path: the file being written.
+    :param cause: the error the store raised.
+    """
+
+    def __init__(self, path, cause: OSError) -> None:
+        why = "the disk is full" if cause.errno == errno.ENOSPC else (cause.strerror or str(cause))
+        super().__init__(cause.errno, f"staging store {path}: {why} ({cause.strerror or cause})")
+        self.path = str(path)
+
+    def __str__(self) -> str:
+        return self.args[1]
 
 
 class DatabaseUnreachableError(IOError):

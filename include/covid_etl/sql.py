@@ -1,14 +1,123 @@
-"""The SQL files in ``include/sql/`` (shipped beside this package, also on MWAA)."""
+"""The SQL files in ``include/sql/`` (shipped beside this package, also on MWAA), and the rendering of
+the per-dataset ones from a dataset's description.
+
+A per-dataset file names its table and columns with placeholders, filled in from
+covid_etl/sources/specs.py: names, never input. ``{key}`` is the key's columns as a list; a format spec
+prefixes each name (``{key:t.}`` is ``t.date, t.state``), renames it (``{values:c.=old_}`` is
+``c.cases AS old_cases, ...``) or types it (``{values:old_/defs}`` is ``old_cases bigint, ...``).
+"""
 
 from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
 
+from covid_etl.sources.specs import Dataset
+
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+_TYPES = {"date": "date", "text": "text", "fips": "text", "count": "bigint"}
 
 
 @cache
 def read_sql(name: str) -> str:
     """Return the text of ``<name>.sql``."""
     return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+class Names(tuple):
+    """Column names that format themselves as a SQL list, as the format spec asks (see the module)."""
+
+    types: dict[str, str] = {}
+
+    def __new__(cls, names, types: dict[str, str]):
+        self = super().__new__(cls, names)
+        self.types = types
+        return self
+
+    def __format__(self, spec: str) -> str:
+        spec, _, typed = spec.partition("/")
+        if "=" in spec:
+            source, target = spec.split("=")
+            return ", ".join(f"{source}{name} AS {target}{name}" for name in self)
+        if typed == "defs":
+            return ", ".join(f"{spec}{name} {self.types[name]}" for name in self)
+        return ", ".join(f"{spec}{name}" for name in self)
+
+
+def column_definitions(dataset: Dataset) -> str:
+    """The table's columns with their types and constraints."""
+    definitions = []
+    for column in dataset.columns:
+        kind = _TYPES[column.kind]
+        nullable = column.nullable or column.kind == "fips"
+        check = f" CHECK ({column.name} >= 0)" if column.kind == "count" else ""
+        definitions.append(f"{column.name} {kind}{'' if nullable else ' NOT NULL'}{check}")
+    return ",\n    ".join(definitions)
+
+
+def _value_at(prefix: str, latest: str, earliest: str, values: tuple[str, ...]) -> str:
+    """A key's presence and values at a publication, from its latest change at or before it (``latest``),
+    else its earliest change after it (``earliest``), else the table's row ``t`` (see dataset_load.sql)."""
+
+    def case(at_latest: str, at_earliest: str, in_table: str) -> str:
+        return (
+            f"CASE WHEN {latest}.change IS NOT NULL THEN {at_latest} "
+            f"WHEN {earliest}.change IS NOT NULL THEN {at_earliest} ELSE {in_table} END"
+        )
+
+    present = case(f"{latest}.change <> '-'", f"{earliest}.change <> '+'", "t.date IS NOT NULL")
+    cases = [f"{present} AS {prefix}_present"]
+    cases += [f"{case(f'{latest}.new_{v}', f'{earliest}.old_{v}', f't.{v}')} AS {prefix}_{v}" for v in values]
+    return ",\n       ".join(cases)
+
+
+def _snippets(dataset: Dataset) -> dict[str, str]:
+    """The per-dataset SQL that is more than a list of names."""
+    values, table = dataset.values, dataset.table
+    lookup = ", ".join(dataset.lookup)
+    return {
+        "lookup_indexes": "".join(
+            f"CREATE INDEX IF NOT EXISTS {name}_lookup_idx ON {name} ({lookup});\n"
+            for name in (table, f"{table}_changes")
+        )
+        if dataset.lookup
+        else "",
+        "null_values": ", ".join("NULL" for _ in values),
+        "set_new_values": ", ".join(f"{v} = c.new_{v}" for v in values),
+        "revised_values": ", ".join(f"e.old_{v}, e.new_{v}" for v in values),
+        "b_values": ",\n       ".join(
+            f"CASE WHEN c.date IS NOT NULL THEN c.new_{v} WHEN g.date IS NULL THEN t.{v} END AS b_{v}" for v in values
+        ),
+        "state_at_prev": _value_at("a", "a_le", "a_gt", values),
+        "state_at_next": _value_at("c", "c_le", "c_gt", values),
+    }
+
+
+def render(name: str, dataset: Dataset) -> str:
+    """``<name>.sql`` with the dataset's names filled in."""
+    types = {column.name: _TYPES[column.kind] for column in dataset.columns}
+    return read_sql(name).format(
+        **_snippets(dataset),
+        dataset=dataset.name,
+        table=dataset.table,
+        columns=Names(dataset.column_names, types),
+        key=Names(dataset.key, types),
+        values=Names(dataset.values, types),
+        column_definitions=column_definitions(dataset),
+    )
+
+
+def sections(text: str) -> dict[str, list[str]]:
+    """The ``-- name: <section>`` sections of a rendered file, by name, each as its statements (a
+    statement ends with a line ending in ``;``): drivers take parameters for one statement at a time."""
+    found: dict[str, list[str]] = {}
+    statement: list[str] = []
+    for line in text.splitlines():
+        if line.startswith("-- name: "):
+            current = found.setdefault(line.removeprefix("-- name: ").strip(), [])
+        elif found and (line.strip() and not line.lstrip().startswith("--") or statement):
+            statement.append(line)
+            if line.rstrip().endswith(";"):
+                current.append("\n".join(statement).rstrip().removesuffix(";"))
+                statement = []
+    return found

@@ -2,7 +2,7 @@
 
 The API server has no route to the pipeline's database on MWAA, so the plugin never queries it: the
 DAG's ``publish_dashboard`` task reads the tables on a worker and publishes a document as its XCom
-(``include/covid_etl/dashboard.py`` writes it), and :func:`fetch_dashboard` reads the newest one from
+(``include/covid_etl/publish/dashboard.py`` writes it), and :func:`fetch_dashboard` reads the newest one from
 Airflow's metadata database, which the API server does reach.
 """
 
@@ -20,8 +20,8 @@ from covid_dashboard.states import StatesView
 
 log = logging.getLogger(__name__)
 
-# The version of the published document this plugin reads (include/covid_etl/dashboard.py).
-PAYLOAD_VERSION = 3
+# The version of the published document this plugin reads (include/covid_etl/publish/dashboard.py).
+PAYLOAD_VERSION = 4
 
 
 @dataclass(frozen=True)

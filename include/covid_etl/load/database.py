@@ -1,0 +1,115 @@
+"""The pipeline's PostgreSQL: its schema, one transaction per load, and COPY, on psycopg 3 or psycopg2.
+
+PostgresHook hands out psycopg 3 connections on MWAA 3.3.1 (postgres provider 7) and psycopg2 ones
+where only psycopg2 is installed; everything here takes either.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from covid_etl.sources.specs import DATASETS
+from covid_etl.sql import read_sql, render
+
+log = logging.getLogger(__name__)
+
+# Serializes schema changes: two runs creating the tables of a fresh database at once would collide.
+_SCHEMA_LOCK = "covid_etl.schema"
+
+
+def is_psycopg2(conn: Any) -> bool:
+    return type(conn).__module__.split(".")[0] == "psycopg2"
+
+
+def schema_statements() -> str:
+    """The whole schema: the shared tables, each dataset's, and the national series' views."""
+    parts = [read_sql("schema")]
+    parts += [render("dataset_schema", dataset) for dataset in DATASETS.values()]
+    parts.append(read_sql("national_schema"))
+    return "\n".join(parts)
+
+
+def ensure_schema(conn: Any) -> None:
+    """Bring the database's schema to this version's, in a transaction of its own, unless it is there.
+
+    The schema's text is hashed and the hash kept in ``covid_etl_schema``: a load of an unchanged schema
+    costs one query, and a changed one (a new version deployed) is applied once, by whichever run comes
+    first (the others wait on the lock, then find it done).
+    """
+    statements = schema_statements()
+    version = hashlib.sha256(statements.encode()).hexdigest()
+    with transaction(conn, lock=_SCHEMA_LOCK) as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS covid_etl_schema (version text NOT NULL)")
+        cursor.execute("SELECT version FROM covid_etl_schema")
+        row = cursor.fetchone()
+        if row is not None and row[0] == version:
+            return
+        cursor.execute(statements)
+        cursor.execute("DELETE FROM covid_etl_schema")
+        cursor.execute("INSERT INTO covid_etl_schema (version) VALUES (%s)", (version,))
+        log.info("Schema brought to version %s", version[:12])
+
+
+@contextmanager
+def transaction(conn: Any, *, lock: str) -> Iterator[Any]:
+    """One transaction holding the advisory lock ``lock`` (a second one waits for it), with the setting
+    that tells the tables' triggers a load is writing (covid_etl.loading): committed, or rolled back."""
+    conn.autocommit = False
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (lock,))
+            cursor.execute("SELECT set_config('covid_etl.loading', 'on', true)")
+            # PostgreSQL's default (4) prices a random read as a spinning disk's: the few keys a load sends
+            # would then be joined by reading the whole table rather than looked up by its primary key. RDS
+            # storage is SSD, and a load's tables are mostly cached.
+            cursor.execute("SET LOCAL random_page_cost = 1.1")
+            yield cursor
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+
+
+def copy_in(cursor: Any, table: str, columns: Iterable[str], chunks: Iterable[bytes], *, csv: bool = True) -> None:
+    """COPY lines (the chunks, each ending with a newline) into ``table``: CSV, or PostgreSQL's text format."""
+    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN" + (" (FORMAT csv)" if csv else "")
+    if is_psycopg2(cursor):
+        cursor.copy_expert(sql, _ChunkStream(iter(chunks)))
+        return
+    from psycopg.copy import LibpqWriter
+
+    # Blocking mode, writing from this thread: psycopg otherwise runs libpq non-blocking, and libpq's
+    # output buffer grows while the server is slower than the file is read (about 100 MB for 2.5M rows).
+    pgconn = cursor.connection.pgconn
+    pgconn.nonblocking = 0
+    try:
+        with cursor.copy(sql, writer=LibpqWriter(cursor)) as copy:
+            for chunk in chunks:
+                copy.write(chunk)
+    finally:
+        pgconn.nonblocking = 1
+
+
+class _ChunkStream:
+    """A file-like view of chunks of bytes, for psycopg2's copy_expert."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+
+    def read(self, size: int = -1) -> bytes:
+        return next(self._chunks, b"")
+
+    readline = read
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a driver's error (psycopg 3 or psycopg2), else None."""
+    return getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
+
+
+UNIQUE_VIOLATION = "23505"
+UNDEFINED_TABLE = "42P01"

@@ -1,0 +1,449 @@
+"""The one loader: a publication of any dataset, streamed from the staging store into its table and its
+history, in one transaction with the run's record.
+
+Per file of the publication (covid_etl/sources/specs.py):
+
+1. the publication is registered in ``dataset_publications``; one loaded before is not read again;
+2. the file is read once, checked as it goes (covid_etl/read/), never whole in memory, by one of three
+   paths:
+   - **first**: no publication covering its dates was loaded: its lines go straight into the table by
+     ``COPY`` (into a table with no row at all, its indexes are dropped first and rebuilt after, as
+     PostgreSQL's manual advises for a bulk load);
+   - **compare**: the table's fingerprints cover its dates: only the lines of chunks the fingerprints
+     lack are checked and sent (covid_etl/read/fingerprints.py);
+   - **whole**: otherwise (a hand edit voided the fingerprints, or a layout that is not cut into days):
+     every row is sent;
+3. SQL steps (include/sql/dataset_load.sql) compare what was sent with the table, apply what changed and
+   record the changes; a publication older than one loaded already is recorded in the history and
+   leaves the table alone;
+4. the fingerprints of the dates the table now holds for it are written.
+
+Then ``etl_runs`` records the run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, BinaryIO
+
+from covid_etl.errors import Blame
+from covid_etl.load.database import UNIQUE_VIOLATION, copy_in, ensure_schema, sqlstate, transaction
+from covid_etl.load.runs import insert_run
+from covid_etl.read.days import Day, cut_days
+from covid_etl.read.fingerprints import DayPrint, Fingerprinter
+from covid_etl.read.layout import MAX_HEADER_BYTES, Checker, read_layout
+from covid_etl.read.passes import DayRecord, FilePass, RowPass
+from covid_etl.records import LoadResult, Publication, RunRecord
+from covid_etl.sources.specs import Dataset, Part
+from covid_etl.sql import render, sections
+
+log = logging.getLogger(__name__)
+
+OpenFile = Callable[[str], BinaryIO]
+# How often a long read logs how far it has come (in the task log, which the Airflow UI shows).
+PROGRESS_SECONDS = 10.0
+# Unbounded scopes in ISO bytes, which compare with dates as text does.
+_NO_START, _NO_END = b"0000-00-00", b"9999-99-99"
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    """One file of a dataset's publication, as the run fetched it.
+
+    :param publication: where it came from and when it was published (its sha256 once downloaded).
+    :param path: where it is staged; None when it was not downloaded, since the table holds it already.
+    """
+
+    publication: Publication
+    path: str | None
+
+
+def load_publication(
+    conn: Any,
+    dataset: Dataset,
+    files: Sequence[StagedFile],
+    *,
+    run_id: str,
+    started_at: datetime,
+    open_file: OpenFile,
+    compare: bool = True,
+) -> LoadResult:
+    """Load one publication of ``dataset`` and record the run: all of it committed, or none of it.
+
+    :param conn: an open psycopg 3 (or psycopg2) connection; it is not closed.
+    :param dataset: the dataset's description.
+    :param files: the publication's files, as fetched.
+    :param run_id: the run, recorded with the publication.
+    :param started_at: when the run started.
+    :param open_file: opens a staged path for reading bytes (the staging store, or local disk).
+    :param compare: compare with the table's fingerprints where it can; False sends every row.
+    """
+    ensure_schema(conn)
+    result = LoadResult()
+    with transaction(conn, lock=f"covid_etl.{dataset.table}") as cursor:
+        for staged in files:
+            loaded = _load_file(cursor, dataset, staged, run_id=run_id, open_file=open_file, compare=compare)
+            result.add(loaded)
+            result.files.update(loaded.files)
+            result.first_date = min(filter(None, (result.first_date, loaded.first_date)), default=None)
+            result.last_date = max(filter(None, (result.last_date, loaded.last_date)), default=None)
+        publications = tuple(staged.publication for staged in files)
+        insert_run(cursor, RunRecord(run_id, dataset.name, started_at, "success", publications, result))
+    log.info(
+        "Loaded %s: %s rows, %s sent; %s inserted, %s updated, %s deleted, %s unchanged, %s stale",
+        dataset.name, result.rows, result.sent, result.inserted, result.updated, result.deleted,
+        result.unchanged, result.stale,
+    )  # fmt: skip
+    return result
+
+
+def _load_file(cursor, dataset: Dataset, staged: StagedFile, *, run_id, open_file, compare) -> LoadResult:
+    publication = staged.publication
+    part = dataset.part(publication.part)
+    if staged.path is None:
+        return LoadResult(files={part.path: "held already: not downloaded"})
+    publication_id = _register(cursor, dataset, part, publication, run_id)
+    if publication_id is None:
+        return LoadResult(files={part.path: "loaded before: not read again"})
+    with open_file(staged.path) as stream:
+        header = stream.readline(MAX_HEADER_BYTES)
+        blame = Blame(dataset.label, publication.url)
+        checker = Checker(dataset, read_layout(header, dataset, blame), blame)
+        try:
+            result = _FileLoad(cursor, part, checker, publication_id, stream, len(header)).run(compare=compare)
+        except Exception as exc:
+            if sqlstate(exc) == UNIQUE_VIOLATION:  # a key given twice, found by the database: name the line
+                stream.seek(len(header))
+                _blame_repeated_key(stream, checker)
+            raise
+    cursor.execute(
+        "UPDATE dataset_publications SET rows = %s, first_date = %s, last_date = %s WHERE id = %s",
+        (result.rows, result.first_date, result.last_date, publication_id),
+    )
+    return result
+
+
+def _register(cursor, dataset: Dataset, part: Part, publication: Publication, run_id: str) -> int | None:
+    """Add the publication to dataset_publications; None when it was loaded before."""
+    first, last = scope_bounds(part)
+    cursor.execute(
+        "INSERT INTO dataset_publications"
+        " (dataset, part, ident, commit, published_at, scope_from, scope_to, url, sha256, rows, run_id)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 0, %s)"
+        " ON CONFLICT (dataset, part, ident) DO NOTHING RETURNING id",
+        (
+            dataset.name,
+            part.path,
+            publication.ident(run_id),
+            publication.commit,
+            publication.published_at,
+            first,
+            last,
+            publication.url,
+            publication.sha256 or "",
+            run_id,
+        ),
+    )
+    row = cursor.fetchone()
+    if row is None:
+        log.info("%s %s %s was loaded before", dataset.name, part.path, publication.ident(run_id))
+    return row and row[0]
+
+
+def scope_bounds(part: Part) -> tuple[str, str]:
+    """The part's scope as PostgreSQL dates ('-infinity' and 'infinity' where unbounded)."""
+    first, last = part.scope
+    return (
+        "-infinity" if first == date.min else first.isoformat(),
+        "infinity" if last == date.max else last.isoformat(),
+    )
+
+
+class _FileLoad:
+    """Loading one file's publication, on the load's cursor.
+
+    :param cursor: the load's cursor, in its transaction.
+    :param part: the file's part of the dataset.
+    :param checker: the file's checks (its layout read).
+    :param publication_id: the publication's row in dataset_publications.
+    :param stream: the file, after its header.
+    :param start: the byte offset of the first line after the header.
+    """
+
+    def __init__(self, cursor, part: Part, checker: Checker, publication_id: int, stream, start: int) -> None:
+        self.cursor, self.part, self.checker, self.stream, self.start = cursor, part, checker, stream, start
+        self.dataset, self.layout = checker.dataset, checker.layout
+        self.parameters = {"publication": publication_id}
+        self.publication_id = publication_id
+        self.sql = sections(render("dataset_load", self.dataset))
+        first, last = part.scope
+        self.scope = (
+            _NO_START if first == date.min else first.isoformat().encode(),
+            _NO_END if last == date.max else last.isoformat().encode(),
+        )
+        self.by_day = self.layout.by_day and checker.key_prefix_fields is not None
+
+    def run(self, *, compare: bool) -> LoadResult:
+        if self._first_for_scope():
+            return self._first()
+        prints = self._prints() if (compare and self.by_day) else None
+        self._temporary_tables()
+        if prints is not None:
+            self.cursor.execute("SAVEPOINT compare")
+            try:
+                return self._compare(prints)
+            except _PrintsDisagree as exc:
+                log.warning("%s: %s; sending every row instead", self.dataset.name, exc)
+                self.cursor.execute("ROLLBACK TO SAVEPOINT compare")
+                self.stream.seek(self.start)
+        return self._whole()
+
+    # -- the three paths -------------------------------------------------------------------------------
+
+    def _first(self) -> LoadResult:
+        """No publication covering these dates was loaded: COPY into the table itself."""
+        table = self.dataset.table
+        self.cursor.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {table})")
+        rebuild = self._drop_indexes() if self.cursor.fetchone()[0] else []
+        file_pass = self._pass()
+        copy_in(self.cursor, table, self.layout.copy_columns, self._rows(file_pass))
+        for statement in rebuild:
+            self.cursor.execute(statement)
+        if isinstance(file_pass, FilePass):
+            self._write_prints(file_pass.days)
+        return self._result(
+            LoadResult(inserted=file_pass.rows), file_pass, "first publication of its dates: copied into the table"
+        )
+
+    def _compare(self, prints: dict[str, DayPrint]) -> LoadResult:
+        """Send only the lines of chunks the table's fingerprints lack; the database does the rest."""
+        file_pass = FilePass(self.checker, Fingerprinter(self.layout.signature()), self.scope)
+        chunks = self._progress(file_pass.compare(cut_days(self.stream, first_line=2, offset=self.start), prints))
+        copy_in(self.cursor, "incoming", (*self.layout.header, "keycrc"), chunks)
+        self._copy_days(file_pass.days)
+        self._check_days(file_pass)
+        result = self._apply()
+        self._write_prints(self._newest(file_pass.days))
+        return self._result(result, file_pass, f"compared with the table's fingerprints: {file_pass.sent} rows sent")
+
+    def _whole(self) -> LoadResult:
+        """Send every row; the database compares them with the table."""
+        self.cursor.execute("TRUNCATE incoming, load_days, day_keys")
+        file_pass = self._pass()
+        copy_in(self.cursor, "incoming", self.layout.copy_columns, self._rows(file_pass))
+        self._copy_days(file_pass.days)
+        # The table's dates in the file's scope that the file lacks: all their keys are gone.
+        self.cursor.execute(
+            f"INSERT INTO load_days (date, rows, checked) SELECT DISTINCT t.date, 0, true FROM {self.dataset.table} t"
+            " WHERE t.date BETWEEN %s AND %s AND NOT EXISTS (SELECT 1 FROM load_days d WHERE d.date = t.date)",
+            scope_bounds(self.part),
+        )
+        result = self._apply()
+        if isinstance(file_pass, FilePass):
+            self._write_prints(self._newest(file_pass.days))
+        else:  # the table changed where no fingerprint says how: none of the dataset's can be trusted
+            for table in ("dataset_fingerprints", "dataset_fingerprinted"):
+                self.cursor.execute(f"DELETE FROM {table} WHERE dataset = %s", (self.dataset.name,))
+        return self._result(result, file_pass, f"read whole: {file_pass.sent} rows sent")
+
+    # -- reading ---------------------------------------------------------------------------------------
+
+    def _pass(self) -> FilePass | RowPass:
+        """A pass by day where the layout allows one; else row by row (another column order, kept rows)."""
+        if self.by_day:
+            return FilePass(self.checker, Fingerprinter(self.layout.signature()), self.scope)
+        return RowPass(self.checker, self.scope)
+
+    def _rows(self, file_pass: FilePass | RowPass) -> Iterator[bytes]:
+        if isinstance(file_pass, FilePass):
+            return self._progress(file_pass.whole(cut_days(self.stream, first_line=2, offset=self.start)))
+        return self._progress(file_pass.rows_of(self.stream, first_line=2))
+
+    def _progress(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        """The chunks, logging every PROGRESS_SECONDS how far the read has come."""
+        began = last = time.monotonic()
+        for chunk in chunks:
+            yield chunk
+            now = time.monotonic()
+            if now - last >= PROGRESS_SECONDS:
+                read = (self.stream.tell() - self.start) / 1e6
+                log.info("%s: %.0f MB read in %.0f s (%.1f MB/s)", self.dataset.name, read, now - began,
+                         read / (now - began))  # fmt: skip
+                last = now
+
+    def _result(self, result: LoadResult, file_pass: FilePass | RowPass, how: str) -> LoadResult:
+        dates = [day.date for day in file_pass.days if day.rows]
+        result.rows, result.sent = file_pass.rows, file_pass.sent
+        result.first_date, result.last_date = (dates[0], dates[-1]) if dates else (None, None)
+        result.files = {self.part.path: how}
+        return result
+
+    # -- the database's side ---------------------------------------------------------------------------
+
+    def _first_for_scope(self) -> bool:
+        """Whether no other publication covering the file's dates was loaded, and the table holds none."""
+        first, last = scope_bounds(self.part)
+        self.cursor.execute(
+            "SELECT NOT EXISTS (SELECT 1 FROM dataset_publications WHERE dataset = %s AND id <> %s"
+            " AND scope_from <= %s AND scope_to >= %s)",
+            (self.dataset.name, self.publication_id, last, first),
+        )
+        if not self.cursor.fetchone()[0]:
+            return False
+        table = self.dataset.table
+        self.cursor.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {table} WHERE date BETWEEN %s AND %s)", (first, last))
+        return self.cursor.fetchone()[0]
+
+    def _drop_indexes(self) -> list[str]:
+        """Drop the empty table's primary key and indexes; return the statements that rebuild them."""
+        table = self.dataset.table
+        self.cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = %s",
+            (table,),
+        )
+        rebuild = []
+        for name, definition in self.cursor.fetchall():
+            if name == f"{table}_pkey":
+                self.cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
+                rebuild.append(f"ALTER TABLE {table} ADD PRIMARY KEY ({', '.join(self.dataset.key)})")
+            else:
+                self.cursor.execute(f"DROP INDEX {name}")
+                rebuild.append(definition)
+        return rebuild
+
+    def _prints(self) -> dict[str, DayPrint] | None:
+        """The fingerprints of the table's dates in the file's scope, when they cover it; else None."""
+        first, last = scope_bounds(self.part)
+        self.cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM dataset_fingerprinted WHERE dataset = %s"
+            " AND scope_from <= %s AND scope_to >= %s)",
+            (self.dataset.name, first, last),
+        )
+        if not self.cursor.fetchone()[0]:
+            return None
+        self.cursor.execute(
+            "SELECT date, digest, rows, keysum, chunks FROM dataset_fingerprints"
+            " WHERE dataset = %s AND date BETWEEN %s AND %s",
+            (self.dataset.name, first, last),
+        )
+        return {
+            day.isoformat(): DayPrint(bytes(digest), rows, keysum, bytes(chunks))
+            for day, digest, rows, keysum, chunks in self.cursor.fetchall()
+        }
+
+    def _temporary_tables(self) -> None:
+        table, key = self.dataset.table, ", ".join(self.dataset.key)
+        types = {
+            column.name: {"date": "date", "count": "bigint"}.get(column.kind, "text") for column in self.dataset.columns
+        }
+        key_columns = ", ".join(f"{name} {types[name]}" for name in self.dataset.key)
+        self.cursor.execute(
+            f"CREATE TEMPORARY TABLE incoming (LIKE {table}, keycrc bigint, PRIMARY KEY ({key})) ON COMMIT DROP"
+        )
+        self.cursor.execute(
+            "CREATE TEMPORARY TABLE load_days (date date PRIMARY KEY, rows integer NOT NULL,"
+            " checked boolean NOT NULL, old_rows integer NOT NULL DEFAULT 0, kept_rows integer NOT NULL DEFAULT 0,"
+            " old_keysum bigint NOT NULL DEFAULT 0, new_keysum bigint NOT NULL DEFAULT 0) ON COMMIT DROP"
+        )
+        self.cursor.execute(f"CREATE TEMPORARY TABLE day_keys ({key_columns}, PRIMARY KEY ({key})) ON COMMIT DROP")
+
+    def _copy_days(self, days: list[DayRecord]) -> None:
+        columns = ("date", "rows", "checked", "old_rows", "kept_rows", "old_keysum", "new_keysum")
+        lines = (
+            f"{d.date},{d.rows},{d.checked},{d.old_rows},{d.kept_rows},{d.old_keysum},{d.new_keysum}\n".encode()
+            for d in days
+        )
+        copy_in(self.cursor, "load_days", columns, lines)
+
+    def _check_days(self, file_pass: FilePass) -> None:
+        """Dates whose counts say keys were dropped get all their keys sent (reading the day again, which
+        names a key given twice). Counts that cannot be, with every line valid, mean the fingerprints do
+        not describe the table: :class:`_PrintsDisagree`."""
+        self._execute("days_to_check")
+        by_date = {day.date: day for day in file_pass.days}
+        key_columns = self.layout.header[: self.checker.key_prefix_fields]
+        for day_date, dropped, keysum_off in self.cursor.fetchall():
+            record = by_date[day_date.isoformat()]
+            self.stream.seek(record.offset)
+            day = Day(record.date.encode(), self.stream.read(record.size), record.first_line, record.offset)
+            keys = file_pass.day_keys(day)
+            if dropped < 0 or keysum_off != 0 and dropped == 0:
+                raise _PrintsDisagree(f"{record.date}: the fingerprints do not add up with the file's valid lines")
+            copy_in(self.cursor, "day_keys", key_columns, (key + b"\n" for key in keys))
+            self.cursor.execute("UPDATE load_days SET checked = true WHERE date = %s", (day_date,))
+
+    def _apply(self) -> LoadResult:
+        """The SQL steps: place the publication among those loaded, compare, write the dates it is the
+        newest for, and record it in the history of the others."""
+        self._execute("place")
+        self._execute("compare")
+        self._execute("newest")
+        inserted, updated, deleted, newest_rows = self.cursor.fetchone()
+        stale = older_rows = 0
+        self.cursor.execute("SELECT EXISTS (SELECT 1 FROM load_order WHERE next_id IS NOT NULL)")
+        if self.cursor.fetchone()[0]:
+            self._execute("older")
+            stale, older_rows = self.cursor.fetchone()
+        unchanged = newest_rows - inserted - updated + older_rows - stale
+        return LoadResult(inserted=inserted, updated=updated, deleted=deleted, unchanged=unchanged, stale=stale)
+
+    def _execute(self, section: str) -> None:
+        """Run a section of dataset_load.sql, statement by statement (the last one's rows can be fetched)."""
+        for statement in self.sql[section]:
+            began = time.perf_counter()
+            self.cursor.execute(statement, self.parameters if "%(" in statement else None)
+            log.debug("%s: %s in %.3f s", self.dataset.name, statement.split("\n")[0][:60], time.perf_counter() - began)
+
+    def _newest(self, days: list[DayRecord]) -> list[DayRecord]:
+        """The days this publication is now the table's for (no later publication covers them) and whose
+        fingerprint changed."""
+        self.cursor.execute("SELECT date FROM load_order WHERE next_id IS NULL")
+        newest = {row[0].isoformat() for row in self.cursor.fetchall()}
+        return [day for day in days if day.date in newest and day.changed]
+
+    def _write_prints(self, days: list[DayRecord]) -> None:
+        """Record the fingerprints of the given days (none for a day the file does not have), and that the
+        file's scope is covered."""
+        name = self.dataset.name
+        self.cursor.execute(
+            "DELETE FROM dataset_fingerprints WHERE dataset = %s AND date = ANY(%s)",
+            (name, [date.fromisoformat(day.date) for day in days]),
+        )
+        records = (
+            b"%b\t%b\t%d\t%d\t\\\\x%b\t\\\\x%b\n"
+            % (name.encode(), d.date.encode(), d.print.rows, d.print.keysum, d.print.digest.hex().encode(),
+               d.print.chunks.hex().encode())
+            for d in days
+            if d.rows
+        )  # fmt: skip
+        columns = ("dataset", "date", "rows", "keysum", "digest", "chunks")
+        copy_in(self.cursor, "dataset_fingerprints", columns, records, csv=False)
+        self.cursor.execute(
+            "INSERT INTO dataset_fingerprinted (dataset, scope_from, scope_to) VALUES (%s, %s, %s)"
+            " ON CONFLICT DO NOTHING",
+            (name, *scope_bounds(self.part)),
+        )
+
+
+class _PrintsDisagree(Exception):
+    """The table's fingerprints and the file's lines do not add up: send every row instead."""
+
+
+def _blame_repeated_key(stream: BinaryIO, checker: Checker) -> None:
+    """Read the file again, line by line, and blame the first key it gives twice."""
+    seen: dict[bytes, int] = {}
+    for number, raw in enumerate(stream, start=2):
+        line = raw.rstrip(b"\r\n")
+        if not line.strip():
+            continue
+        fields = checker.fields(number, line)
+        if checker.kept(fields):
+            key = checker.key_of(fields)
+            if key in seen:
+                already = f"{', '.join(checker.dataset.key)} already given on line {seen[key]}"
+                raise checker.blame(number, already, line[:200])
+            seen[key] = number

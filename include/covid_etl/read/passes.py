@@ -1,0 +1,263 @@
+"""One pass over a date-sorted file, day by day: every line checked and passed on (:meth:`FilePass.whole`),
+or only the lines of chunks the table's fingerprints do not have (:meth:`FilePass.compare`). Either way
+the pass records each day's rows and fingerprint, for the database's side of the load.
+
+Pure functions over bytes: the loader (covid_etl/load/loader.py) feeds the days in and sends what comes
+out to PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from covid_etl.errors import InvalidSourceError
+from covid_etl.read.days import Day, check_day, check_lines, checked_lines
+from covid_etl.read.fingerprints import Chunk, DayPrint, Fingerprinter, compare_day, day_print, keysum
+from covid_etl.read.bodies import text_problem
+from covid_etl.read.layout import Checker, check_date, split_fields
+from covid_etl.read.rows import kept_rows, stepped_rows
+
+NO_ROWS = "the file has a header but no data rows"
+
+
+@dataclass
+class DayRecord:
+    """What a pass learnt of one date: the publication's rows, and for a compared day what the table's
+    fingerprint said (see include/sql/dataset_load.sql, load_days).
+
+    :param checked: all of the date's keys went to the database (so keys the table has and the
+        publication does not are found there).
+    """
+
+    date: str
+    rows: int = 0
+    checked: bool = True
+    old_rows: int = 0
+    kept_rows: int = 0
+    old_keysum: int = 0
+    new_keysum: int = 0
+    print: DayPrint | None = None
+    changed: bool = True
+    offset: int = 0
+    first_line: int = 0
+    size: int = 0
+
+
+@dataclass
+class FilePass:
+    """A pass over the days of one file.
+
+    :param checker: the file's checks.
+    :param fingerprinter: digests for the file's layout.
+    :param scope: the first and last date (ISO bytes) the file may hold.
+    """
+
+    checker: Checker
+    fingerprinter: Fingerprinter
+    scope: tuple[bytes, bytes]
+    days: list[DayRecord] = field(default_factory=list)
+    sent: int = 0
+
+    def __post_init__(self) -> None:
+        width = self.checker.key_prefix_fields
+        # The key prefix of every line of a clean block (the fast check passed: no quotes, no blank lines).
+        self._keys = re.compile(rb"(?m)^([^,\n]*" + rb",[^,\n]*" * (width - 1) + rb"),") if width else None
+        self._previous = b""
+
+    @property
+    def rows(self) -> int:
+        return sum(day.rows for day in self.days)
+
+    def _enter(self, day: Day) -> None:
+        """The checks of a day's place: dates ascending, within the file's scope."""
+        blame = self.checker.blame
+        if day.day <= self._previous:
+            raise blame(day.first_line, f"rows are not in date order: date before {self._previous.decode()}", day.day)
+        first, last = self.scope
+        if not first <= day.day <= last:
+            raise blame(
+                day.first_line, f"date outside the dates this file holds ({first.decode()} to {last.decode()})", day.day
+            )
+        self._previous = day.day
+
+    def whole(self, days: Iterable[Day]) -> Iterator[bytes]:
+        """Every day checked, as COPY lines; each day's rows and fingerprint recorded."""
+        for day in days:
+            self._enter(day)
+            checked = check_day(day, self.checker)
+            clean = checked.data is day.data
+            chunks = [self._summed(day, chunk, clean) for chunk in self.fingerprinter.chunks(day.data)]
+            self.days.append(self._record(day, checked.rows, day_print(self.fingerprinter, day.data, chunks)))
+            self.sent += checked.rows
+            yield checked.data
+        self._require_rows()
+
+    def compare(self, days: Iterable[Day], prints: Mapping[str, DayPrint]) -> Iterator[bytes]:
+        """The lines of every day's chunks that the day's old fingerprint lacks, checked, as COPY lines with
+        their key's CRC-32 appended; every day's rows and new fingerprint recorded. Dates the old
+        fingerprints have and the file has not are recorded with no rows."""
+        seen = set()
+        for day in days:
+            self._enter(day)
+            date = day.day.decode()
+            seen.add(date)
+            old = prints.get(date)
+            diff = compare_day(self.fingerprinter, day.data, old)
+            if diff is None:  # unchanged: as the table holds it
+                record = self._record(day, old.rows, old, checked=False)
+                record.changed = False
+                record.old_rows = record.kept_rows = old.rows
+                record.old_keysum = record.new_keysum = old.keysum
+                self.days.append(record)
+                continue
+            lines = self._new_lines(day, diff.new)
+            chunks = [chunk if chunk.rows >= 0 else lines.summaries[chunk.start] for chunk in diff.chunks]
+            record = self._record(
+                day, diff.kept_rows + len(lines.copy), day_print(self.fingerprinter, day.data, chunks)
+            )
+            record.checked = False
+            record.old_rows, record.kept_rows = (old.rows, diff.kept_rows) if old else (0, 0)
+            record.old_keysum = old.keysum if old else 0
+            record.new_keysum = record.print.keysum
+            self.days.append(record)
+            self.sent += len(lines.copy)
+            if lines.copy:
+                yield b"".join(lines.copy)
+        first, last = (bound.decode() for bound in self.scope)
+        self.days += [DayRecord(date) for date in sorted(prints) if first <= date <= last and date not in seen]
+        self._require_rows()
+
+    def _require_rows(self) -> None:
+        if self.rows == 0:
+            raise self.checker.blame(None, NO_ROWS)
+
+    def _record(self, day: Day, rows: int, print_: DayPrint, *, checked: bool = True) -> DayRecord:
+        return DayRecord(
+            day.day.decode(), rows, checked, print=print_, offset=day.offset, first_line=day.first_line,
+            size=len(day.data),
+        )  # fmt: skip
+
+    def _summed(self, day: Day, chunk: Chunk, clean: bool) -> Chunk:
+        """The chunk with its rows and key sum, from a day checked already."""
+        if clean:
+            keys = self._keys.findall(day.data, chunk.start, chunk.end)
+        else:
+            keys = []
+            for line in day.data[chunk.start : chunk.end].split(b"\n")[:-1]:
+                line = line.rstrip(b"\r")
+                if line.strip():
+                    keys.append(self.checker.key_prefix(split_fields(line, 0, self.checker.blame)))
+        return Chunk(chunk.start, chunk.end, chunk.digest, len(keys), keysum(keys))
+
+    def day_keys(self, day: Day) -> list[bytes]:
+        """All of a day's keys, as COPY lines of its leading key fields, the day checked (a key given
+        twice is named)."""
+        data = day.data
+        if data.startswith(day.day) and self.checker.day_pattern.fullmatch(data) and text_problem(data) is None:
+            keys = self._keys.findall(data)
+            if len(set(keys)) == len(keys):
+                return keys
+        return checked_lines(day, self.checker)[1]
+
+    def _new_lines(self, day: Day, chunks: list[Chunk]) -> _NewLines:
+        """The new chunks' lines checked; on any fault the whole day is checked line by line, which names
+        the first bad line of the day (it may lie before the fault found here)."""
+        try:
+            return _NewLines.of(day, chunks, self.checker, self._keys)
+        except InvalidSourceError:
+            check_lines(day, self.checker)
+            raise
+
+
+@dataclass
+class _NewLines:
+    """The checked lines of a day's new chunks: COPY lines with the key's CRC-32, and per chunk (by its
+    start) its rows and key sum."""
+
+    copy: list[bytes]
+    summaries: dict[int, Chunk]
+
+    @classmethod
+    def of(cls, day: Day, chunks: list[Chunk], checker: Checker, keys: re.Pattern) -> _NewLines:
+        check_date(day.day, day.first_line, checker.blame, checker.date_field)
+        copy: list[bytes] = []
+        summaries: dict[int, Chunk] = {}
+        seen: dict[bytes, int] = {}
+        for chunk in chunks:
+            data = day.data[chunk.start : chunk.end]
+            first_line = day.first_line + day.data.count(b"\n", 0, chunk.start)
+            if data.startswith(day.day) and checker.day_pattern.fullmatch(data) and text_problem(data) is None:
+                prefixes = keys.findall(data)  # the fast check passed: one line per key, no quotes
+                lines = data.replace(b"\r\n", b"\n").split(b"\n")[:-1]
+                numbered = [
+                    (number, line, prefix) for number, (line, prefix) in enumerate(zip(lines, prefixes), first_line)
+                ]
+            else:
+                numbered = list(_checked(data, first_line, day.day, checker))
+            for number, line, prefix in numbered:
+                if prefix in seen:
+                    already = f"{', '.join(checker.dataset.key)} already given on line {seen[prefix]}"
+                    raise checker.blame(number, already, line[:200])
+                seen[prefix] = number
+            crcs = list(map(zlib.crc32, (prefix for _, _, prefix in numbered)))
+            copy += [b"%b,%d\n" % (line, crc) for (_, line, _), crc in zip(numbered, crcs)]
+            summaries[chunk.start] = Chunk(chunk.start, chunk.end, chunk.digest, len(crcs), sum(crcs))
+        return cls(copy, summaries)
+
+
+def _checked(data: bytes, first_line: int, day: bytes, checker: Checker) -> Iterator[tuple[int, bytes, bytes]]:
+    """A chunk's lines checked one by one: (number, COPY line, key prefix), blank lines skipped."""
+    for number, line in enumerate(data.split(b"\n")[:-1], start=first_line):
+        line = line.rstrip(b"\r")
+        if not line.strip():
+            continue
+        fields = checker.fields(number, line)
+        checker.check_values(number, fields)
+        if fields[checker.date_at] != day:
+            raise checker.blame(number, f"rows are not in date order: date after {day.decode()}", line)
+        yield number, (line if b'"' not in line else checker.copy_line(fields)), checker.key_prefix(fields)
+
+
+@dataclass
+class RowPass:
+    """A pass over a file read row by row (covid_etl/read/rows.py): its kept rows as COPY lines of the
+    dataset's columns, with each date's rows recorded.
+
+    :param checker: the file's checks.
+    :param scope: the first and last date (ISO bytes) the file may hold.
+    """
+
+    checker: Checker
+    scope: tuple[bytes, bytes]
+    days: list[DayRecord] = field(default_factory=list)
+    sent: int = 0
+
+    @property
+    def rows(self) -> int:
+        return self.sent
+
+    def rows_of(self, stream: BinaryIO, *, first_line: int) -> Iterator[bytes]:
+        dataset, checker = self.checker.dataset, self.checker
+        read = stepped_rows if dataset.step else kept_rows
+        counts: dict[bytes, int] = {}
+        batch: list[bytes] = []
+        first, last = self.scope
+        for number, _, values in read(stream, checker, first_line=first_line):
+            day = values[0]
+            if not first <= day <= last:
+                problem = f"date outside the dates this file holds ({first.decode()} to {last.decode()})"
+                raise checker.blame(number, problem, day)
+            counts[day] = counts.get(day, 0) + 1
+            batch.append(checker.copy_line([], [b"" if value is None else value for value in values]) + b"\n")
+            if len(batch) >= 10_000:
+                yield b"".join(batch)
+                batch = []
+        yield b"".join(batch)
+        self.sent = sum(counts.values())
+        if not self.sent:
+            raise checker.blame(None, f"no {dataset.keep.description}" if dataset.keep else NO_ROWS)
+        self.days = [DayRecord(day.decode(), rows) for day, rows in sorted(counts.items())]

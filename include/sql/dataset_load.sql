@@ -1,0 +1,168 @@
+-- The steps of loading one publication of a dataset (covid_etl/load/loader.py), rendered from the
+-- dataset's description by covid_etl/sql.py and run in the load's transaction, section by section.
+-- The loader has filled these temporary tables:
+--   incoming   the publication's rows that may differ from {table} (all of them, or only those whose
+--              lines the table's fingerprints did not have), with each key's CRC-32 (keycrc) when known
+--   load_days  per date of the publication's scope that the publication or the table has: the
+--              publication's rows, whether all of its keys of that date are in incoming or day_keys
+--              (checked), and what the fingerprints say (old_rows, kept_rows, old_keysum, new_keysum)
+--   day_keys   the keys of the publication's dates that are checked but whose rows are not in incoming
+-- %(publication)s is the publication's id in dataset_publications.
+
+-- name: days_to_check
+-- Per date compared through fingerprints: keys the publication dropped (dropped > 0), or a key given
+-- twice (dropped < 0, or key sums that disagree), which the loader then reads the day's keys for.
+SELECT d.date, d.old_rows - d.kept_rows - count(t.date) AS dropped,
+       d.old_keysum + coalesce(sum(i.keycrc) FILTER (WHERE t.date IS NULL), 0) - d.new_keysum AS keysum_off
+  FROM load_days d
+  LEFT JOIN incoming i ON i.date = d.date
+  LEFT JOIN {table} t ON ({key:t.}) = ({key:i.})
+ WHERE NOT d.checked
+ GROUP BY d.date, d.old_rows, d.kept_rows, d.old_keysum, d.new_keysum
+HAVING d.old_rows - d.kept_rows - count(t.date) <> 0
+    OR d.old_keysum + coalesce(sum(i.keycrc) FILTER (WHERE t.date IS NULL), 0) - d.new_keysum <> 0;
+
+-- name: place
+-- Per date, the publications loaded before and after this one that cover it (publication order).
+CREATE TEMPORARY TABLE load_order ON COMMIT DROP AS
+SELECT d.date, d.rows, d.checked,
+       prev.id AS prev_id, prev.published_at AS prev_at, prev.ident AS prev_ident,
+       next.id AS next_id, next.published_at AS next_at, next.ident AS next_ident
+  FROM load_days d
+ CROSS JOIN (SELECT published_at, ident FROM dataset_publications WHERE id = %(publication)s) me
+  LEFT JOIN LATERAL (SELECT q.id, q.published_at, q.ident
+                       FROM dataset_publications q
+                      WHERE q.dataset = '{dataset}' AND q.id <> %(publication)s
+                        AND d.date BETWEEN q.scope_from AND q.scope_to
+                        AND (q.published_at, q.ident) < (me.published_at, me.ident)
+                      ORDER BY q.published_at DESC, q.ident DESC
+                      LIMIT 1) prev ON true
+  LEFT JOIN LATERAL (SELECT q.id, q.published_at, q.ident
+                       FROM dataset_publications q
+                      WHERE q.dataset = '{dataset}' AND q.id <> %(publication)s
+                        AND d.date BETWEEN q.scope_from AND q.scope_to
+                        AND (q.published_at, q.ident) > (me.published_at, me.ident)
+                      ORDER BY q.published_at, q.ident
+                      LIMIT 1) next ON true;
+ALTER TABLE load_order ADD PRIMARY KEY (date);
+-- Statistics of the temporary tables, so that the planner looks up the few keys sent by index instead
+-- of reading the whole table (and reads it whole when every row was sent).
+ANALYZE load_order;
+ANALYZE incoming;
+
+-- name: compare
+-- The publication's rows that differ from the table (changed: new keys and new values), and the
+-- table's keys of checked dates that the publication no longer has (gone).
+CREATE TEMPORARY TABLE load_changed ON COMMIT DROP AS
+SELECT {key:i.}, {values:i.=new_}, {values:t.=old_}, t.date IS NOT NULL AS existed
+  FROM incoming i
+  LEFT JOIN {table} t ON ({key:t.}) = ({key:i.})
+ WHERE t.date IS NULL OR ({values:t.}) IS DISTINCT FROM ({values:i.});
+ANALYZE load_changed;
+CREATE TEMPORARY TABLE load_gone ON COMMIT DROP AS
+SELECT {key:t.}, {values:t.=old_}
+  FROM {table} t
+  JOIN load_order o ON o.date = t.date AND o.checked
+ WHERE NOT EXISTS (SELECT 1 FROM incoming i WHERE ({key:i.}) = ({key:t.}))
+   AND NOT EXISTS (SELECT 1 FROM day_keys k WHERE ({key:k.}) = ({key:t.}));
+
+-- name: newest
+-- Dates this publication is the newest for: the table takes its rows; the changes record what it
+-- changed (unless it is the first publication of the date: then its rows are the base).
+WITH changes AS (
+    INSERT INTO {table}_changes ({key}, publication, change, {values:old_}, {values:new_})
+    SELECT {key:c.}, %(publication)s, CASE WHEN c.existed THEN '~' ELSE '+' END, {values:c.old_}, {values:c.new_}
+      FROM load_changed c JOIN load_order o ON o.date = c.date
+     WHERE o.next_id IS NULL AND o.prev_id IS NOT NULL
+    UNION ALL
+    SELECT {key:g.}, %(publication)s, '-', {values:g.old_}, {null_values}
+      FROM load_gone g JOIN load_order o ON o.date = g.date
+     WHERE o.next_id IS NULL AND o.prev_id IS NOT NULL
+    RETURNING 1
+), updated AS (
+    UPDATE {table} t SET {set_new_values}
+      FROM load_changed c JOIN load_order o ON o.date = c.date AND o.next_id IS NULL
+     WHERE c.existed AND ({key:t.}) = ({key:c.})
+    RETURNING 1
+), inserted AS (
+    INSERT INTO {table} ({key}, {values})
+    SELECT {key:c.}, {values:c.new_}
+      FROM load_changed c JOIN load_order o ON o.date = c.date AND o.next_id IS NULL
+     WHERE NOT c.existed
+    RETURNING 1
+), deleted AS (
+    DELETE FROM {table} t
+     USING load_gone g JOIN load_order o ON o.date = g.date AND o.next_id IS NULL
+     WHERE ({key:t.}) = ({key:g.})
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated), (SELECT count(*) FROM deleted),
+       (SELECT coalesce(sum(rows), 0) FROM load_order WHERE next_id IS NULL);
+
+-- name: older
+-- Dates a later publication was loaded for already: the table stays as it is. For every key whose
+-- history this publication may change (its rows that differ from the table, the table's keys it
+-- dropped, and keys changed after the previous publication), the values at the previous publication
+-- (a), in this one (b) and at the next one (c): this publication records a -> b, the next one b -> c.
+CREATE TEMPORARY TABLE load_keys ON COMMIT DROP AS
+SELECT DISTINCT {key} FROM (
+    SELECT {key:c.} FROM load_changed c JOIN load_order o ON o.date = c.date WHERE o.next_id IS NOT NULL
+    UNION ALL
+    SELECT {key:g.} FROM load_gone g JOIN load_order o ON o.date = g.date WHERE o.next_id IS NOT NULL
+    UNION ALL
+    SELECT {key:e.}
+      FROM {table}_changes e
+      JOIN dataset_publications q ON q.id = e.publication
+      JOIN load_order o ON o.date = e.date AND o.next_id IS NOT NULL
+     WHERE o.prev_id IS NULL OR (q.published_at, q.ident) > (o.prev_at, o.prev_ident)
+) keys;
+CREATE TEMPORARY TABLE load_states ON COMMIT DROP AS
+SELECT {key:k.}, o.prev_id, o.next_id,
+       -- this publication's: its row when it differs from the table, none when dropped, else the table's
+       CASE WHEN c.date IS NOT NULL THEN true WHEN g.date IS NOT NULL THEN false ELSE t.date IS NOT NULL END
+           AS b_present,
+       {b_values},
+       {state_at_prev},
+       {state_at_next}
+  FROM load_keys k
+  JOIN load_order o ON o.date = k.date
+  LEFT JOIN load_changed c ON ({key:c.}) = ({key:k.})
+  LEFT JOIN load_gone g ON ({key:g.}) = ({key:k.})
+  LEFT JOIN {table} t ON ({key:t.}) = ({key:k.})
+  -- a key's value at a publication: its latest change at or before it, else its earliest change after
+  -- it (the values before), else the table's (never changed)
+  LEFT JOIN LATERAL (SELECT e.change, {values:e.new_}
+                       FROM {table}_changes e JOIN dataset_publications q ON q.id = e.publication
+                      WHERE ({key:e.}) = ({key:k.}) AND (q.published_at, q.ident) <= (o.prev_at, o.prev_ident)
+                      ORDER BY q.published_at DESC, q.ident DESC
+                      LIMIT 1) a_le ON true
+  LEFT JOIN LATERAL (SELECT e.change, {values:e.old_}
+                       FROM {table}_changes e JOIN dataset_publications q ON q.id = e.publication
+                      WHERE ({key:e.}) = ({key:k.}) AND (q.published_at, q.ident) > (o.prev_at, o.prev_ident)
+                      ORDER BY q.published_at, q.ident
+                      LIMIT 1) a_gt ON true
+  LEFT JOIN LATERAL (SELECT e.change, {values:e.new_}
+                       FROM {table}_changes e JOIN dataset_publications q ON q.id = e.publication
+                      WHERE ({key:e.}) = ({key:k.}) AND (q.published_at, q.ident) <= (o.next_at, o.next_ident)
+                      ORDER BY q.published_at DESC, q.ident DESC
+                      LIMIT 1) c_le ON true
+  LEFT JOIN LATERAL (SELECT e.change, {values:e.old_}
+                       FROM {table}_changes e JOIN dataset_publications q ON q.id = e.publication
+                      WHERE ({key:e.}) = ({key:k.}) AND (q.published_at, q.ident) > (o.next_at, o.next_ident)
+                      ORDER BY q.published_at, q.ident
+                      LIMIT 1) c_gt ON true;
+DELETE FROM {table}_changes e
+ USING load_states s
+ WHERE e.publication = s.next_id AND ({key:e.}) = ({key:s.});
+INSERT INTO {table}_changes ({key}, publication, change, {values:old_}, {values:new_})
+SELECT {key}, %(publication)s,
+       CASE WHEN NOT a_present THEN '+' WHEN NOT b_present THEN '-' ELSE '~' END, {values:a_}, {values:b_}
+  FROM load_states
+ WHERE prev_id IS NOT NULL AND (a_present, {values:a_}) IS DISTINCT FROM (b_present, {values:b_})
+UNION ALL
+SELECT {key}, next_id,
+       CASE WHEN NOT b_present THEN '+' WHEN NOT c_present THEN '-' ELSE '~' END, {values:b_}, {values:c_}
+  FROM load_states
+ WHERE (b_present, {values:b_}) IS DISTINCT FROM (c_present, {values:c_});
+SELECT (SELECT count(*) FROM load_changed c JOIN load_order o ON o.date = c.date AND o.next_id IS NOT NULL),
+       (SELECT coalesce(sum(rows), 0) FROM load_order WHERE next_id IS NOT NULL);

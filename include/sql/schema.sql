@@ -1,0 +1,100 @@
+-- The tables every dataset shares. Idempotent: executed before a load whenever the schema changed, so a
+-- fresh database needs no manual step (covid_etl/load/database.py).
+
+-- Every publication (one version of one file of a dataset) a run loaded. ident orders publications with
+-- the same commit time and names them: the commit id, or "run:<run id>" for an unpinned download (a URL
+-- override), which counts as published when its run started. The scope is the dates the file holds:
+-- a publication replaces the dataset's rows of those dates (a key it no longer has is deleted).
+CREATE TABLE IF NOT EXISTS dataset_publications (
+    id           integer     GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    dataset      text        NOT NULL,
+    part         text        NOT NULL,
+    ident        text        NOT NULL,
+    commit       text,
+    published_at timestamptz NOT NULL,
+    scope_from   date        NOT NULL,
+    scope_to     date        NOT NULL,
+    url          text        NOT NULL,
+    sha256       text        NOT NULL,
+    rows         bigint      NOT NULL,
+    first_date   date,
+    last_date    date,
+    run_id       text        NOT NULL,
+    loaded_at    timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (dataset, part, ident)
+);
+CREATE INDEX IF NOT EXISTS dataset_publications_order_idx ON dataset_publications (dataset, published_at, ident);
+
+-- Per dataset and date, the fingerprint of the day's lines as the table holds them (covid_etl/read/
+-- fingerprints.py): what the next load compares a new publication with, instead of the table's rows.
+-- A statement that changes a dataset's table outside a load deletes the dataset's fingerprints (the
+-- trigger below), and the next load then compares with the rows themselves.
+CREATE TABLE IF NOT EXISTS dataset_fingerprints (
+    dataset text    NOT NULL,
+    date    date    NOT NULL,
+    rows    integer NOT NULL,
+    keysum  bigint  NOT NULL,
+    digest  bytea   NOT NULL,
+    chunks  bytea   NOT NULL,
+    PRIMARY KEY (dataset, date)
+);
+
+-- Per dataset, the date ranges whose every date of the table has its fingerprint (or holds no row): a
+-- publication whose dates one covers can be compared through fingerprints.
+CREATE TABLE IF NOT EXISTS dataset_fingerprinted (
+    dataset    text NOT NULL,
+    scope_from date NOT NULL,
+    scope_to   date NOT NULL,
+    PRIMARY KEY (dataset, scope_from, scope_to)
+);
+
+CREATE OR REPLACE FUNCTION covid_etl_forget_fingerprints() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM dataset_fingerprinted WHERE dataset = TG_ARGV[0];
+    DELETE FROM dataset_fingerprints WHERE dataset = TG_ARGV[0];
+    RETURN NULL;
+END
+$$;
+
+-- One row per run and dataset, success, skip or failure: what was read, what changed, and the error if any.
+CREATE TABLE IF NOT EXISTS etl_runs (
+    id             bigserial   PRIMARY KEY,
+    run_id         text        NOT NULL,
+    started_at     timestamptz NOT NULL,
+    finished_at    timestamptz NOT NULL DEFAULT now(),
+    status         text        NOT NULL,
+    nyt_url        text,
+    nyt_sha256     text,
+    nyt_rows       integer,
+    jhu_url        text,
+    jhu_sha256     text,
+    jhu_rows       integer,
+    rows_inserted  integer,
+    rows_updated   integer,
+    rows_unchanged integer,
+    first_date     date,
+    last_date      date,
+    error          text
+);
+CREATE INDEX IF NOT EXISTS etl_runs_started_at_idx ON etl_runs (started_at DESC);
+-- Added with pinned publications: the dataset, the rows that lost to a newer publication, and per file
+-- its URL, commit (NULL when unpinned), commit time, sha256 and rows, as a JSON array.
+ALTER TABLE etl_runs ADD COLUMN IF NOT EXISTS dataset text NOT NULL DEFAULT 'national';
+ALTER TABLE etl_runs ADD COLUMN IF NOT EXISTS rows_stale integer;
+ALTER TABLE etl_runs ADD COLUMN IF NOT EXISTS sources jsonb;
+-- Added with the history of every dataset: the keys a publication no longer has.
+ALTER TABLE etl_runs ADD COLUMN IF NOT EXISTS rows_deleted integer;
+-- 'skipped': every resolved publication had been loaded already, so the run loaded nothing.
+ALTER TABLE etl_runs DROP CONSTRAINT IF EXISTS etl_runs_status_check;
+ALTER TABLE etl_runs ADD CONSTRAINT etl_runs_status_check CHECK (status IN ('success', 'failed', 'skipped'));
+
+-- The national series: NYT's cases and deaths joined on date with JHU's recovered (merge_national.sql).
+CREATE TABLE IF NOT EXISTS covid_us_daily (
+    date        date        PRIMARY KEY,
+    cases       bigint      NOT NULL CHECK (cases >= 0),
+    deaths      bigint      NOT NULL CHECK (deaths >= 0),
+    -- NULL: JHU did not report US recoveries that day (it reports 0 from 2020-12-14 on).
+    recovered   bigint      NULL CHECK (recovered >= 0),
+    loaded_at   timestamptz NOT NULL DEFAULT now(),
+    run_id      text        NOT NULL
+);
