@@ -57,7 +57,7 @@ def _url_param(dataset: str) -> Param:
     return Param(
         config.url_override(dataset.upper()),
         type=["null", "string"],
-        description=f"{DATASETS[dataset].label}: a fixed URL to load instead of the publication pinned to the run's date",
+        description=f"{DATASETS[dataset].label}: a fixed URL to load instead of the commit pinned to the run's day",
     )
 
 

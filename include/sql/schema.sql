@@ -56,6 +56,25 @@ BEGIN
 END
 $$;
 
+-- The fingerprints say what the tables hold only if the loader alone writes them (a copy from another
+-- database would not): other sessions may delete them (the next load then compares every row), not write.
+CREATE OR REPLACE FUNCTION covid_etl_loader_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '% is written by covid_etl''s loader only: delete its rows instead, and the next load compares every row',
+        TG_TABLE_NAME;
+END
+$$;
+CREATE OR REPLACE TRIGGER dataset_fingerprints_loader_only
+    BEFORE INSERT OR UPDATE ON dataset_fingerprints
+    FOR EACH STATEMENT
+    WHEN (current_setting('covid_etl.loading', true) IS DISTINCT FROM 'on')
+    EXECUTE FUNCTION covid_etl_loader_only();
+CREATE OR REPLACE TRIGGER dataset_fingerprinted_loader_only
+    BEFORE INSERT OR UPDATE ON dataset_fingerprinted
+    FOR EACH STATEMENT
+    WHEN (current_setting('covid_etl.loading', true) IS DISTINCT FROM 'on')
+    EXECUTE FUNCTION covid_etl_loader_only();
+
 -- One row per run and dataset, success, skip or failure: what was read, what changed, and the error if any.
 CREATE TABLE IF NOT EXISTS etl_runs (
     id             bigserial   PRIMARY KEY,

@@ -196,3 +196,45 @@ def test_generated_publications_store_the_same_changes_whatever_the_order(db_url
     assert all(found == stored["oldest-first"] for found in stored.values())
     assert any(row[4] == "-" for row in stored["oldest-first"])  # deletions are recorded
     assert any(row[4] == "+" for row in stored["oldest-first"])  # and first appearances after the first publication
+
+
+# -- yearly files: each publication covers its own dates -------------------------------------------------
+
+
+def county_lines(rows: list[tuple]) -> str:
+    lines = [HEADER] + [
+        f"{d.isoformat()},{county},{state},,{cases},{deaths}" for d, state, county, cases, deaths in rows
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_yearly_file_replaces_only_its_years_rows_and_the_whole_file_came_before(db_url, tmp_path):
+    whole = [
+        (date(2020, 12, 31), "Utah", "Kane", 5, 0),
+        (date(2020, 12, 31), "Utah", "York", 6, 0),
+        (date(2021, 1, 1), "Utah", "Kane", 7, 0),
+        (date(2021, 1, 1), "Utah", "York", 8, 0),
+    ]
+    year_2021 = [(date(2021, 1, 1), "Utah", "Kane", 9, 1)]  # York dropped, Kane revised
+    for name, rows in (("whole", whole), ("2021", year_2021)):
+        (tmp_path / f"{name}.csv").write_text(county_lines(rows))
+    at = datetime(2022, 5, 1, tzinfo=UTC)
+    load_file(db_url, "counties", tmp_path / "2021.csv", at=at + timedelta(days=1), commit="y2021",
+              part="us-counties-2021.csv")  # fmt: skip
+    load_file(db_url, "counties", tmp_path / "whole.csv", at=at, commit="whole")  # older, loaded later
+    expected = [(d, s, c, None, cases, deaths) for d, s, c, cases, deaths in (*whole[:2], *year_2021)]
+    assert table_rows(db_url, COUNTIES) == expected  # 2020 from the whole file, 2021 from the yearly one
+    as_of_whole = [(d, s, c, None, cases, deaths) for d, s, c, cases, deaths in whole]
+    assert as_of_rows(db_url, COUNTIES, at + timedelta(hours=1)) == as_of_whole
+    assert as_of_rows(db_url, COUNTIES, at + timedelta(days=2)) == expected
+
+
+def test_a_yearly_file_holding_another_years_date_is_rejected_naming_the_line(db_url, tmp_path):
+    from covid_etl.errors import InvalidSourceError
+
+    (tmp_path / "2021.csv").write_text(county_lines([(date(2020, 12, 31), "Utah", "Kane", 5, 0)]))
+    with pytest.raises(InvalidSourceError, match="line 2: date outside the dates this file holds") as raised:
+        load_file(db_url, "counties", tmp_path / "2021.csv", at=datetime(2022, 5, 1, tzinfo=UTC), commit="y",
+                  part="us-counties-2021.csv")  # fmt: skip
+    assert raised.value.value == "2020-12-31"
+    assert table_rows(db_url, COUNTIES) == []
