@@ -4,23 +4,36 @@
 --   incoming   the publication's rows that may differ from {table} (all of them, or only those whose
 --              lines the table's fingerprints did not have), with each key's CRC-32 (keycrc) when known
 --   load_days  per date of the publication's scope that the publication or the table has: the
---              publication's rows, whether all of its keys of that date are in incoming or day_keys
---              (checked), and what the fingerprints say (old_rows, kept_rows, old_keysum, new_keysum)
+--              publication's rows and those of them sent, whether all of its keys of that date are in
+--              incoming or day_keys (checked), and what the fingerprints say (old_rows, kept_rows,
+--              old_keysum, new_keysum)
 --   day_keys   the keys of the publication's dates that are checked but whose rows are not in incoming
 -- %(publication)s is the publication's id in dataset_publications.
 
+-- name: changed
+-- The publication's rows that differ from the table: new keys (existed false) and new values. The
+-- statistics of the rows sent let the planner look up the few keys of a daily load by index, and read
+-- the table whole when every row was sent.
+ANALYZE incoming;
+CREATE TEMPORARY TABLE load_changed ON COMMIT DROP AS
+SELECT {key:i.}, {values:i.=new_}, {values:t.=old_}, t.date IS NOT NULL AS existed, i.keycrc
+  FROM incoming i
+  LEFT JOIN {table} t ON ({key:t.}) = ({key:i.})
+ WHERE t.date IS NULL OR ({values:t.}) IS DISTINCT FROM ({values:i.});
+ANALYZE load_changed;
+
 -- name: days_to_check
 -- Per date compared through fingerprints: keys the publication dropped (dropped > 0), or a key given
--- twice (dropped < 0, or key sums that disagree), which the loader then reads the day's keys for.
-SELECT d.date, d.old_rows - d.kept_rows - count(t.date) AS dropped,
-       d.old_keysum + coalesce(sum(i.keycrc) FILTER (WHERE t.date IS NULL), 0) - d.new_keysum AS keysum_off
+-- twice (dropped < 0, or key sums that disagree), which the loader then reads the day's keys for. Of
+-- the rows sent, those of new keys are in load_changed; the others are keys the table has.
+SELECT d.date, d.old_rows - d.kept_rows - (d.sent - count(c.date)) AS dropped,
+       d.old_keysum + coalesce(sum(c.keycrc), 0) - d.new_keysum AS keysum_off
   FROM load_days d
-  LEFT JOIN incoming i ON i.date = d.date
-  LEFT JOIN {table} t ON ({key:t.}) = ({key:i.})
+  LEFT JOIN load_changed c ON c.date = d.date AND NOT c.existed
  WHERE NOT d.checked
- GROUP BY d.date, d.old_rows, d.kept_rows, d.old_keysum, d.new_keysum
-HAVING d.old_rows - d.kept_rows - count(t.date) <> 0
-    OR d.old_keysum + coalesce(sum(i.keycrc) FILTER (WHERE t.date IS NULL), 0) - d.new_keysum <> 0;
+ GROUP BY d.date, d.old_rows, d.kept_rows, d.sent, d.old_keysum, d.new_keysum
+HAVING d.old_rows - d.kept_rows - (d.sent - count(c.date)) <> 0
+    OR d.old_keysum + coalesce(sum(c.keycrc), 0) - d.new_keysum <> 0;
 
 -- name: place
 -- Per date, the publications loaded before and after this one that cover it (publication order).
@@ -45,20 +58,10 @@ SELECT d.date, d.rows, d.checked,
                       ORDER BY q.published_at, q.ident
                       LIMIT 1) next ON true;
 ALTER TABLE load_order ADD PRIMARY KEY (date);
--- Statistics of the temporary tables, so that the planner looks up the few keys sent by index instead
--- of reading the whole table (and reads it whole when every row was sent).
 ANALYZE load_order;
-ANALYZE incoming;
 
--- name: compare
--- The publication's rows that differ from the table (changed: new keys and new values), and the
--- table's keys of checked dates that the publication no longer has (gone).
-CREATE TEMPORARY TABLE load_changed ON COMMIT DROP AS
-SELECT {key:i.}, {values:i.=new_}, {values:t.=old_}, t.date IS NOT NULL AS existed
-  FROM incoming i
-  LEFT JOIN {table} t ON ({key:t.}) = ({key:i.})
- WHERE t.date IS NULL OR ({values:t.}) IS DISTINCT FROM ({values:i.});
-ANALYZE load_changed;
+-- name: gone
+-- The table's keys of checked dates that the publication no longer has.
 CREATE TEMPORARY TABLE load_gone ON COMMIT DROP AS
 SELECT {key:t.}, {values:t.=old_}
   FROM {table} t

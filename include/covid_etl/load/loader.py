@@ -225,6 +225,7 @@ class _FileLoad:
         chunks = self._progress(file_pass.compare(cut_days(self.stream, first_line=2, offset=self.start), prints))
         copy_in(self.cursor, "incoming", (*self.layout.header, "keycrc"), chunks)
         self._copy_days(file_pass.days)
+        self._execute("changed")
         self._check_days(file_pass)
         result = self._apply()
         self._write_prints(self._newest(file_pass.days))
@@ -242,6 +243,7 @@ class _FileLoad:
             " WHERE t.date BETWEEN %s AND %s AND NOT EXISTS (SELECT 1 FROM load_days d WHERE d.date = t.date)",
             scope_bounds(self.part),
         )
+        self._execute("changed")
         result = self._apply()
         if isinstance(file_pass, FilePass):
             self._write_prints(self._newest(file_pass.days))
@@ -346,15 +348,16 @@ class _FileLoad:
         )
         self.cursor.execute(
             "CREATE TEMPORARY TABLE load_days (date date PRIMARY KEY, rows integer NOT NULL,"
-            " checked boolean NOT NULL, old_rows integer NOT NULL DEFAULT 0, kept_rows integer NOT NULL DEFAULT 0,"
+            " sent integer NOT NULL DEFAULT 0, checked boolean NOT NULL, old_rows integer NOT NULL DEFAULT 0,"
+            " kept_rows integer NOT NULL DEFAULT 0,"
             " old_keysum bigint NOT NULL DEFAULT 0, new_keysum bigint NOT NULL DEFAULT 0) ON COMMIT DROP"
         )
         self.cursor.execute(f"CREATE TEMPORARY TABLE day_keys ({key_columns}, PRIMARY KEY ({key})) ON COMMIT DROP")
 
     def _copy_days(self, days: list[DayRecord]) -> None:
-        columns = ("date", "rows", "checked", "old_rows", "kept_rows", "old_keysum", "new_keysum")
+        columns = ("date", "rows", "sent", "checked", "old_rows", "kept_rows", "old_keysum", "new_keysum")
         lines = (
-            f"{d.date},{d.rows},{d.checked},{d.old_rows},{d.kept_rows},{d.old_keysum},{d.new_keysum}\n".encode()
+            f"{d.date},{d.rows},{d.sent},{d.checked},{d.old_rows},{d.kept_rows},{d.old_keysum},{d.new_keysum}\n".encode()
             for d in days
         )
         copy_in(self.cursor, "load_days", columns, lines)
@@ -380,7 +383,7 @@ class _FileLoad:
         """The SQL steps: place the publication among those loaded, compare, write the dates it is the
         newest for, and record it in the history of the others."""
         self._execute("place")
-        self._execute("compare")
+        self._execute("gone")
         self._execute("newest")
         inserted, updated, deleted, newest_rows = self.cursor.fetchone()
         stale = older_rows = 0

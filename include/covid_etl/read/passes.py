@@ -35,6 +35,7 @@ class DayRecord:
 
     date: str
     rows: int = 0
+    sent: int = 0
     checked: bool = True
     old_rows: int = 0
     kept_rows: int = 0
@@ -123,6 +124,7 @@ class FilePass:
             record.old_rows, record.kept_rows = (old.rows, diff.kept_rows) if old else (0, 0)
             record.old_keysum = old.keysum if old else 0
             record.new_keysum = record.print.keysum
+            record.sent = len(lines.copy)
             self.days.append(record)
             self.sent += len(lines.copy)
             if lines.copy:
@@ -137,7 +139,7 @@ class FilePass:
 
     def _record(self, day: Day, rows: int, print_: DayPrint, *, checked: bool = True) -> DayRecord:
         return DayRecord(
-            day.day.decode(), rows, checked, print=print_, offset=day.offset, first_line=day.first_line,
+            day.day.decode(), rows, checked=checked, print=print_, offset=day.offset, first_line=day.first_line,
             size=len(day.data),
         )  # fmt: skip
 
