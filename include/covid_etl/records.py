@@ -100,3 +100,26 @@ class RunRecord:
     publications: tuple[Publication, ...] = ()
     result: LoadResult | None = None
     error: str | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "run_id": self.run_id,
+            "dataset": self.dataset,
+            "started_at": self.started_at.isoformat(),
+            "status": self.status,
+            "publications": [publication.to_json() for publication in self.publications],
+            "result": self.result and self.result.to_json(),
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_json(cls, item: dict) -> RunRecord:
+        return cls(
+            run_id=item["run_id"],
+            dataset=item["dataset"],
+            started_at=datetime.fromisoformat(item["started_at"]),
+            status=item["status"],
+            publications=tuple(Publication.from_json(publication) for publication in item["publications"]),
+            result=LoadResult(**item["result"]) if item["result"] else None,
+            error=item["error"],
+        )

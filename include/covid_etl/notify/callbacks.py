@@ -70,8 +70,9 @@ def _known_publications(context: Any, choice: str | None) -> tuple[Publication, 
 
 def record_failure(context: Any) -> None:
     """Every task's failure callback: keep the error for report_run (XCom ``error``) and record the failed
-    run in ``etl_runs`` (after the load's rollback). When the database cannot take the row, the next run
-    records it from Airflow's record of this run (covid_etl/tasks/steps.py, record_missed_failures)."""
+    run in ``etl_runs`` (after the load's rollback). When the database cannot take the row (it is down, or
+    full), the row is kept in Airflow (XCom ``unrecorded``), and report_run writes it when it can: at the
+    end of this run, or of a later one (covid_etl/tasks/summary.py)."""
     from covid_etl.tasks.steps import run_started_at
 
     ti = context["ti"]
@@ -80,26 +81,39 @@ def record_failure(context: Any) -> None:
         ti.xcom_push(key="error", value=error)
     except Exception:
         log.exception("Could not keep the error of %s for the run's summary", ti.task_id)
+    choice = choice_of_task(ti.task_id)
+    record = RunRecord(
+        run_id=ti.run_id,
+        dataset=ti.task_id.split(".", 1)[0] if "." in ti.task_id else (choice or "run"),
+        started_at=run_started_at(context["dag_run"]),
+        status="failed",
+        publications=_known_publications(context, choice),
+        error=f"{ti.task_id}: {error}",
+    )
     try:
-        from covid_etl.load.runs import record_run
-        from covid_etl.tasks.connection import connect
-
-        choice = choice_of_task(ti.task_id)
-        record = RunRecord(
-            run_id=ti.run_id,
-            dataset=ti.task_id.split(".", 1)[0] if "." in ti.task_id else (choice or "run"),
-            started_at=run_started_at(context["dag_run"]),
-            status="failed",
-            publications=_known_publications(context, choice),
-            error=f"{ti.task_id}: {error}",
-        )
-        conn = connect()
-        try:
-            record_run(conn, record)
-        finally:
-            conn.close()
+        write_runs([record])
     except Exception:
-        log.exception("Could not record the failed run %s in etl_runs", ti.run_id)
+        log.exception("Could not record the failed run %s in etl_runs: report_run will", ti.run_id)
+        try:
+            ti.xcom_push(key="unrecorded", value=record.to_json())
+        except Exception:
+            log.exception("Could not keep the failed run %s for a later record", ti.run_id)
+
+
+def write_runs(records: list[RunRecord]) -> None:
+    """Add the records to etl_runs, in one transaction."""
+    from covid_etl.load.database import ensure_schema, transaction
+    from covid_etl.load.runs import insert_run
+    from covid_etl.tasks.connection import connect
+
+    conn = connect()
+    try:
+        ensure_schema(conn)
+        with transaction(conn, lock="covid_etl.etl_runs") as cursor:
+            for record in records:
+                insert_run(cursor, record)
+    finally:
+        conn.close()
 
 
 async def notify_late_run(context: dict, *, bound_minutes: float, dag_fingerprint: str) -> None:

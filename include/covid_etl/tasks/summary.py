@@ -35,6 +35,7 @@ def summarize_run(context) -> dict:
     )
     ti.xcom_push(key="summary", value=summary)
     log.info("Run summary: %s", summary)
+    record_unrecorded_failures(ti, failed)
     if summary["status"] == "failed":
         raise AirflowFailException(summary["error"])
     from covid_etl.notify.metrics import publish_success_metric
@@ -45,3 +46,31 @@ def summarize_run(context) -> dict:
 
 def _first_file(planned: dict | None) -> dict | None:
     return (planned or {}).get("files", [None])[0] if isinstance(planned, dict) else None
+
+
+# Failed runs' rows that the database could not take when they failed (it was down, or full), kept in
+# Airflow until a run can write them: this Variable, which only report_run writes (runs follow each other:
+# max_active_runs is 1).
+UNRECORDED_VARIABLE = "covid_etl_unrecorded_failures"
+
+
+def record_unrecorded_failures(ti, failed: list[str]) -> None:
+    """Write into etl_runs the failure rows of this run (XCom ``unrecorded`` of its failed tasks) and of
+    earlier runs that the database could not take; keep in the Variable what it still cannot take."""
+    from airflow.sdk import Variable
+
+    from covid_etl.notify.callbacks import write_runs
+    from covid_etl.records import RunRecord
+
+    pending = Variable.get(UNRECORDED_VARIABLE, default=[], deserialize_json=True)
+    pending += [record for task in failed if (record := ti.xcom_pull(task_ids=task, key="unrecorded"))]
+    if not pending:
+        return
+    try:
+        write_runs([RunRecord.from_json(record) for record in pending])
+    except Exception:
+        log.exception("etl_runs cannot take %s failed runs' rows yet: kept for a later run", len(pending))
+        Variable.set(UNRECORDED_VARIABLE, pending, serialize_json=True)
+        return
+    log.info("Recorded %s failed runs' rows that the database could not take when they failed", len(pending))
+    Variable.set(UNRECORDED_VARIABLE, [], serialize_json=True)
