@@ -144,16 +144,16 @@ data "aws_iam_policy_document" "mwaa_execution" {
     }
   }
 
-  # The DAG stages each download under staging/ between its fetch and parse tasks, which may run
-  # on different workers (Airflow Variable covid_etl_staging_uri, secrets.tf), and keeps a baseline
-  # copy of the last loaded county/state file under staging/baselines/, replacing it after a load.
+  # The DAG stages each download under staging/ between its fetch and load tasks, which may run on
+  # different workers (Airflow Variable covid_etl_staging_uri, secrets.tf), and deletes it once the
+  # load has committed or failed (docs/adr/0004-staging-retention.md); nothing stays for the next run.
   statement {
     sid       = "StageSourceDownloads"
     actions   = ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"]
     resources = ["${aws_s3_bucket.artifacts.arn}/${local.staging_prefix}/*"]
   }
 
-  # s3fs checks whether a staged object or baseline exists (HeadObject); without s3:ListBucket S3
+  # s3fs checks whether a staged object exists (HeadObject); without s3:ListBucket S3
   # answers a missing key with 403 instead of 404. Listing is limited to the staging/ keys.
   # (ReadArtifactsBucket above, MWAA's documented s3:List*, already covers the whole bucket; this
   # statement states the pipeline's own need so that it survives a narrowing of that one.)

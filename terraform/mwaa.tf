@@ -37,10 +37,11 @@ resource "aws_vpc_security_group_egress_rule" "mwaa_self" {
   referenced_security_group_id = aws_security_group.mwaa.id
 }
 
-# AWS APIs (SQS, CloudWatch, S3, Secrets Manager, SNS), PyPI and GitHub, through the NAT gateway.
+# AWS APIs (SQS, CloudWatch, S3, Secrets Manager, SNS) and GitHub, through the NAT gateway (the
+# requirements install from plugins.zip: docs/adr/0001-offline-mwaa-requirements.md).
 resource "aws_vpc_security_group_egress_rule" "mwaa_https" {
   security_group_id = aws_security_group.mwaa.id
-  description       = "HTTPS to AWS APIs, PyPI and the GitHub-hosted COVID-19 data"
+  description       = "HTTPS to AWS APIs and the GitHub-hosted COVID-19 data"
   ip_protocol       = "tcp"
   from_port         = 443
   to_port           = 443

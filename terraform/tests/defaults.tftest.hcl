@@ -113,7 +113,7 @@ run "defaults_plan" {
 
   assert {
     condition     = one([for r in aws_s3_bucket_lifecycle_configuration.artifacts.rule : r.expiration[0].days if r.id == "expire-staged-downloads"]) == 7 && one([for r in aws_s3_bucket_lifecycle_configuration.artifacts.rule : r.filter[0].prefix if r.id == "expire-staged-downloads"]) == "staging/"
-    error_message = "Staged downloads (and baselines) under staging/ must expire after 7 days."
+    error_message = "Staged downloads under staging/ must expire after 7 days (the backstop for a worker that died mid-task)."
   }
 }
 

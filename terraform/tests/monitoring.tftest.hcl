@@ -183,7 +183,7 @@ run "execution_role_can_report_success_and_manage_staging" {
       for s in data.aws_iam_policy_document.mwaa_execution.statement : s
       if s.sid == "StageSourceDownloads" && toset(s.actions) == toset(["s3:PutObject", "s3:GetObject", "s3:DeleteObject"]) && toset(s.resources) == toset(["arn:aws:s3:::airflow-covid-etl-123456789012-eu-west-1/staging/*"])
     ]) != null
-    error_message = "The execution role must read, write and delete objects under staging/ only (staged files, baselines)."
+    error_message = "The execution role must read, write and delete objects under staging/ only (the staged downloads)."
   }
 
   assert {

@@ -172,7 +172,10 @@ def load(conn, fetched: dict, *, run_id: str, started_at: datetime, staging: str
         for item in fetched["files"]:
             if not item["held"] and not ObjectStoragePath(item["path"]).exists():
                 log.warning("%s is gone: downloading %s again", item["path"], item["url"])
-                item = stage(item, staging=staging, run_id=run_id)
+                again = stage(item, staging=staging, run_id=run_id)
+                if item["commit"] and again["sha256"] != item["sha256"]:
+                    raise OSError(f"{item['url']}: the commit's bytes changed since they were fetched")
+                item = again
             items.append(item)
         staged = [StagedFile(Publication.from_json(item), None if item["held"] else item["path"]) for item in items]
         result = load_publication(
