@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS dataset_fingerprints (
     rows    integer NOT NULL,
     keysum  bigint  NOT NULL,
     digest  bytea   NOT NULL,
+    blocks  bytea   NOT NULL,
     chunks  bytea   NOT NULL,
     PRIMARY KEY (dataset, date)
 );

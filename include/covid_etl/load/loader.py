@@ -24,6 +24,7 @@ Then ``etl_runs`` records the run.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -205,19 +206,47 @@ class _FileLoad:
     # -- the three paths -------------------------------------------------------------------------------
 
     def _first(self) -> LoadResult:
-        """No publication covering these dates was loaded: COPY into the table itself."""
+        """No publication covering these dates was loaded: COPY into the table itself.
+
+        A file cut by day goes to the server as it is, before it is read here: the server parses it while
+        nothing else waits. Then, while the server rebuilds the primary key and indexes (when the table was
+        empty), every line is checked and every day fingerprinted here: a fault found rolls it all back, as
+        a fault found earlier would have. A file the server refuses (or a layout not cut by day) is checked
+        first and sent as checked lines.
+        """
         table = self.dataset.table
         self.cursor.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {table})")
         rebuild = self._drop_indexes() if self.cursor.fetchone()[0] else []
         file_pass = self._pass()
-        copy_in(self.cursor, table, self.layout.copy_columns, self._rows(file_pass))
-        for statement in rebuild:
-            self.cursor.execute(statement)
+        if isinstance(file_pass, FilePass) and self._copy_unread(table):
+            with _Meanwhile(self.cursor, rebuild):
+                for _ in self._rows(file_pass):
+                    pass
+        else:
+            copy_in(self.cursor, table, self.layout.copy_columns, self._rows(file_pass))
+            for statement in rebuild:
+                self.cursor.execute(statement)
         if isinstance(file_pass, FilePass):
             self._write_prints(file_pass.days)
-        return self._result(
-            LoadResult(inserted=file_pass.rows), file_pass, "first publication of its dates: copied into the table"
-        )
+        how = "first publication of its dates: copied into the table"
+        return self._result(LoadResult(inserted=file_pass.rows), file_pass, how)
+
+    def _copy_unread(self, table: str) -> bool:
+        """COPY the file's lines, unread, into the table; False (nothing copied) when the server refuses them,
+        and the stream back at the first line either way."""
+        self.cursor.execute("SAVEPOINT unread")
+        try:
+            copy_in(self.cursor, table, self.layout.copy_columns, _read_chunks(self.stream))
+        except Exception as exc:
+            if not (sqlstate(exc) or "").startswith(("22", "23")):  # not data the server refused: a fault
+                raise
+            log.info("%s: the server refused the file as it is (%s): checking it first", self.dataset.name, exc)
+            self.cursor.execute("ROLLBACK TO SAVEPOINT unread")
+            self.stream.seek(self.start)
+            return False
+        self.cursor.execute("RELEASE SAVEPOINT unread")
+        self.stream.seek(self.start)
+        return True
 
     def _compare(self, prints: dict[str, DayPrint]) -> LoadResult:
         """Send only the lines of chunks the table's fingerprints lack; the database does the rest."""
@@ -328,13 +357,13 @@ class _FileLoad:
         if not self.cursor.fetchone()[0]:
             return None
         self.cursor.execute(
-            "SELECT date, digest, rows, keysum, chunks FROM dataset_fingerprints"
+            "SELECT date, digest, rows, keysum, blocks, chunks FROM dataset_fingerprints"
             " WHERE dataset = %s AND date BETWEEN %s AND %s",
             (self.dataset.name, first, last),
         )
         return {
-            day.isoformat(): DayPrint(bytes(digest), rows, keysum, bytes(chunks))
-            for day, digest, rows, keysum, chunks in self.cursor.fetchall()
+            day.isoformat(): DayPrint(bytes(digest), rows, keysum, bytes(blocks), bytes(chunks))
+            for day, digest, rows, keysum, blocks, chunks in self.cursor.fetchall()
         }
 
     def _temporary_tables(self) -> None:
@@ -417,19 +446,54 @@ class _FileLoad:
             (name, [date.fromisoformat(day.date) for day in days]),
         )
         records = (
-            b"%b\t%b\t%d\t%d\t\\\\x%b\t\\\\x%b\n"
+            b"%b\t%b\t%d\t%d\t\\\\x%b\t\\\\x%b\t\\\\x%b\n"
             % (name.encode(), d.date.encode(), d.print.rows, d.print.keysum, d.print.digest.hex().encode(),
-               d.print.chunks.hex().encode())
+               d.print.blocks.hex().encode(), d.print.chunks.hex().encode())
             for d in days
             if d.rows
         )  # fmt: skip
-        columns = ("dataset", "date", "rows", "keysum", "digest", "chunks")
+        columns = ("dataset", "date", "rows", "keysum", "digest", "blocks", "chunks")
         copy_in(self.cursor, "dataset_fingerprints", columns, records, csv=False)
         self.cursor.execute(
             "INSERT INTO dataset_fingerprinted (dataset, scope_from, scope_to) VALUES (%s, %s, %s)"
             " ON CONFLICT DO NOTHING",
             (name, *scope_bounds(self.part)),
         )
+
+
+def _read_chunks(stream: BinaryIO, size: int = 1024 * 1024) -> Iterator[bytes]:
+    """The rest of the stream, a megabyte at a time, with a newline after a last line that lacks one."""
+    last = b""
+    while chunk := stream.read(size):
+        last = chunk
+        yield chunk
+    if last and not last.endswith(b"\n"):
+        yield b"\n"
+
+
+class _Meanwhile:
+    """Run statements on the cursor in a thread of their own while the body runs (it must not use the
+    connection), and wait for them on the way out; an error of either is raised, the body's first."""
+
+    def __init__(self, cursor: Any, statements: list[str]) -> None:
+        self.cursor, self.statements, self.error = cursor, statements, None
+
+    def _run(self) -> None:
+        try:
+            for statement in self.statements:
+                self.cursor.execute(statement)
+        except BaseException as exc:  # kept for the body's thread to raise
+            self.error = exc
+
+    def __enter__(self) -> _Meanwhile:
+        self.thread = threading.Thread(target=self._run, name="covid_etl-indexes")
+        self.thread.start()
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        self.thread.join()
+        if kind is None and self.error is not None:
+            raise self.error
 
 
 class _PrintsDisagree(Exception):

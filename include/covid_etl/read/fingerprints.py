@@ -1,15 +1,17 @@
 """Fingerprints of what a dataset's table holds, so that a new publication is compared with the table
-without reading the table: per date, a digest of that day's lines as they were loaded, and per chunk of
-them a digest, its row count and the sum of its keys' CRC-32s.
+without reading the table: per date, digests of that day's lines as they were loaded, with their row
+counts and the sums of their keys' CRC-32s.
 
-A chunk ends with the line that holds each GRID-th byte of the day. The bounds do not depend on the
-values, so chunks stay small and even whatever the data; and each bound depends on its own offset only,
-so a revised line changes its own chunk, and a line that grows or shrinks by a few bytes moves a later
-bound only when a grid point falls that close to a line's start. A day whose digest is unchanged is
-skipped whole; in a changed day only the lines of chunks the old day did not have are checked and sent
-to the database. Rows and key sums let the database tell how many keys a day dropped, and that no key
-was given twice (see covid_etl/load/loader.py). Digests are keyed with the header and a format version:
-fingerprints of another layout never match.
+A day's lines are cut into chunks: a chunk ends with the line that holds each GRID-th byte of the day. The
+bounds do not depend on the values, so chunks stay small and even whatever the data; and each bound
+depends on its own offset only, so a revised line changes its own chunk, and a line that grows or shrinks
+by a few bytes moves a later bound only when a grid point falls that close to a line's start. Chunks are
+grouped into blocks the same way, at every BLOCK-th byte (a multiple of GRID, so a block's bounds are
+chunks' bounds): a day is compared block by block, and only a block that differs is compared chunk by
+chunk. A day whose blocks all match is unchanged; in a changed day only the lines of chunks the old day
+did not have are checked and sent to the database. Rows and key sums let the database tell how many keys a
+day dropped, and that no key was given twice (covid_etl/load/loader.py). Digests are keyed with the header
+and a format version: fingerprints of another layout never match.
 
 Pure functions over bytes: no framework, no I/O.
 """
@@ -25,13 +27,16 @@ from dataclasses import dataclass
 FORMAT = b"covid_etl fingerprints 1"
 # Bytes of a day per chunk: about a dozen lines of NYT's county file (benchmarks/README.md weighs it).
 GRID = 512
+BLOCK = 16 * GRID
 DIGEST_SIZE = 16
-_RECORD = struct.Struct(f"<{DIGEST_SIZE}sIQ")  # digest, rows, key sum
+_CHUNK = struct.Struct(f"<{DIGEST_SIZE}sIQ")  # digest, rows, key sum
+_BLOCK = struct.Struct(f"<{DIGEST_SIZE}sIQI")  # digest, rows, key sum, chunks
 
 
 @dataclass(frozen=True)
 class Chunk:
-    """A run of a day's lines: where it lies in the day's block, and once known, what it holds."""
+    """A run of a day's lines: where it lies in the day's block (-1 when it is an old one), and once known,
+    how many rows it holds and the sum of their keys' CRC-32s."""
 
     start: int
     end: int
@@ -42,21 +47,54 @@ class Chunk:
 
 @dataclass(frozen=True)
 class DayPrint:
-    """A day as the table holds it: its digest, rows, key sum and chunks (digest, rows, key sum)."""
+    """A day as the table holds it: a digest of its blocks, its rows and key sum, its blocks (digest,
+    rows, key sum, number of chunks) and its chunks (digest, rows, key sum), in order."""
 
     digest: bytes
     rows: int
     keysum: int
+    blocks: bytes
     chunks: bytes
+
+    def block_records(self) -> dict[bytes, tuple[int, int, int, int]]:
+        """Each block's digest: its rows, key sum and the range of its chunks' records."""
+        found, first = {}, 0
+        for digest, rows, keysum, count in _BLOCK.iter_unpack(self.blocks):
+            found[digest] = (rows, keysum, first, first + count)
+            first += count
+        return found
 
     def chunk_records(self) -> dict[bytes, tuple[int, int]]:
         """Each chunk's digest and its (rows, key sum)."""
-        return {digest: (rows, keysum) for digest, rows, keysum in _RECORD.iter_unpack(self.chunks)}
+        return {digest: (rows, keysum) for digest, rows, keysum in _CHUNK.iter_unpack(self.chunks)}
+
+    def kept_block(self, first: int, last: int, rows: int, keysum: int) -> KeptChunks:
+        """The old chunks of a block (records ``first`` to ``last``) that a new day has unchanged."""
+        return KeptChunks(self.chunks[first * _CHUNK.size : last * _CHUNK.size], rows, keysum, last - first)
+
+
+@dataclass(frozen=True)
+class KeptChunks:
+    """A block's chunks as the old day had them: their records as stored, and their totals."""
+
+    records: bytes
+    rows: int
+    keysum: int
+    count: int
 
 
 def keysum(keys: Iterable[bytes]) -> int:
     """The sum of the keys' CRC-32s: equal key multisets have equal sums; a key given twice adds twice."""
     return sum(map(zlib.crc32, keys))
+
+
+def _bounds(data: bytes, start: int, end: int, step: int) -> Iterator[tuple[int, int]]:
+    """The runs of lines of ``data[start:end]`` that end with the line holding each step-th byte."""
+    while start < end:
+        point = -(-start // step) * step  # the first grid point at or after the run's start
+        stop = min(data.find(b"\n", point) + 1 or end, end)
+        yield start, stop
+        start = stop
 
 
 class Fingerprinter:
@@ -71,24 +109,40 @@ class Fingerprinter:
     def digest(self, data: bytes | memoryview) -> bytes:
         return hashlib.blake2b(data, digest_size=DIGEST_SIZE, key=self._key).digest()
 
-    def chunks(self, data: bytes) -> Iterator[Chunk]:
-        """The day block's chunks, in order."""
-        view, start, size = memoryview(data), 0, len(data)
-        while start < size:
-            grid_point = -(-start // GRID) * GRID  # the first at or after the chunk's start
-            end = data.find(b"\n", grid_point) + 1 or size
-            yield Chunk(start, end, self.digest(view[start:end]))
-            start = end
+    def chunks(self, data: bytes, start: int = 0, end: int | None = None) -> list[Chunk]:
+        """The chunks of ``data[start:end]`` (whole blocks), in order."""
+        view = memoryview(data)
+        end = len(data) if end is None else end
+        return [Chunk(a, b, self.digest(view[a:b])) for a, b in _bounds(data, start, end, GRID)]
+
+    def blocks(self, data: bytes) -> list[Chunk]:
+        """The day's blocks, in order."""
+        view = memoryview(data)
+        return [Chunk(a, b, self.digest(view[a:b])) for a, b in _bounds(data, 0, len(data), BLOCK)]
 
 
-def day_print(fingerprinter: Fingerprinter, data: bytes, chunks: list[Chunk]) -> DayPrint:
-    """The print of a day whose every chunk's rows and key sum are known."""
-    records = b"".join(_RECORD.pack(chunk.digest, chunk.rows, chunk.keysum) for chunk in chunks)
+Blocks = list[tuple[Chunk, list[Chunk] | KeptChunks]]  # a day's blocks, each with its chunks
+
+
+def day_print(fingerprinter: Fingerprinter, blocks: Blocks) -> DayPrint:
+    """The print of a day from its blocks and their chunks, every chunk's rows and key sum known."""
+    block_records, chunk_records, rows, day_keysum = [], [], 0, 0
+    for block, chunks in blocks:
+        if isinstance(chunks, KeptChunks):
+            block_records.append(_BLOCK.pack(block.digest, chunks.rows, chunks.keysum, chunks.count))
+            chunk_records.append(chunks.records)
+            rows, day_keysum = rows + chunks.rows, day_keysum + chunks.keysum
+            continue
+        block_rows, block_keysum = sum(chunk.rows for chunk in chunks), sum(chunk.keysum for chunk in chunks)
+        block_records.append(_BLOCK.pack(block.digest, block_rows, block_keysum, len(chunks)))
+        chunk_records += [_CHUNK.pack(chunk.digest, chunk.rows, chunk.keysum) for chunk in chunks]
+        rows, day_keysum = rows + block_rows, day_keysum + block_keysum
     return DayPrint(
-        digest=fingerprinter.digest(data),
-        rows=sum(chunk.rows for chunk in chunks),
-        keysum=sum(chunk.keysum for chunk in chunks),
-        chunks=records,
+        digest=fingerprinter.digest(b"".join(block.digest for block, _ in blocks)),
+        rows=rows,
+        keysum=day_keysum,
+        blocks=b"".join(block_records),
+        chunks=b"".join(chunk_records),
     )
 
 
@@ -96,28 +150,39 @@ def day_print(fingerprinter: Fingerprinter, data: bytes, chunks: list[Chunk]) ->
 class DayDiff:
     """How a day of the new publication compares with the day the table holds.
 
-    :param chunks: the new day's chunks; those the old day had carry its rows and key sum.
+    :param blocks: the new day's blocks and their chunks; chunks the old day had carry its rows and key
+        sum (a block the old day had carries its old chunks' records).
     :param new: the chunks the old day did not have: their lines must be checked and sent.
     :param kept_rows: the rows of the chunks the old day had.
     """
 
-    chunks: list[Chunk]
+    blocks: Blocks
     new: list[Chunk]
     kept_rows: int
 
 
 def compare_day(fingerprinter: Fingerprinter, data: bytes, old: DayPrint | None) -> DayDiff | None:
-    """The day's new chunks against the old day's print; None when the day is unchanged."""
-    if old is not None and fingerprinter.digest(data) == old.digest:
+    """The day's blocks and chunks against the old day's print; None when the day is unchanged."""
+    blocks = fingerprinter.blocks(data)
+    if old is not None and fingerprinter.digest(b"".join(block.digest for block in blocks)) == old.digest:
         return None
-    known = old.chunk_records() if old is not None else {}
-    chunks, new, kept_rows = [], [], 0
-    for chunk in fingerprinter.chunks(data):
-        if chunk.digest in known:
-            rows, chunk_keysum = known[chunk.digest]
-            chunk = Chunk(chunk.start, chunk.end, chunk.digest, rows, chunk_keysum)
+    old_blocks = old.block_records() if old is not None else {}
+    old_chunks = old.chunk_records() if old is not None else {}
+    compared, new, kept_rows = [], [], 0
+    for block in blocks:
+        if block.digest in old_blocks:
+            rows, block_keysum, first, last = old_blocks[block.digest]
+            compared.append((block, old.kept_block(first, last, rows, block_keysum)))
             kept_rows += rows
-        else:
-            new.append(chunk)
-        chunks.append(chunk)
-    return DayDiff(chunks, new, kept_rows)
+            continue
+        chunks = []
+        for chunk in fingerprinter.chunks(data, block.start, block.end):
+            if chunk.digest in old_chunks:
+                rows, chunk_keysum = old_chunks[chunk.digest]
+                chunk = Chunk(chunk.start, chunk.end, chunk.digest, rows, chunk_keysum)
+                kept_rows += rows
+            else:
+                new.append(chunk)
+            chunks.append(chunk)
+        compared.append((block, chunks))
+    return DayDiff(compared, new, kept_rows)

@@ -17,7 +17,7 @@ from typing import BinaryIO
 from covid_etl.errors import InvalidSourceError
 from covid_etl.read.bodies import text_problem
 from covid_etl.read.days import Day, check_day, check_lines, checked_lines
-from covid_etl.read.fingerprints import Chunk, DayPrint, Fingerprinter, compare_day, day_print, keysum
+from covid_etl.read.fingerprints import Chunk, DayPrint, Fingerprinter, KeptChunks, compare_day, day_print, keysum
 from covid_etl.read.layout import Checker, check_date, split_fields
 from covid_etl.read.rows import kept_rows, stepped_rows
 
@@ -91,8 +91,17 @@ class FilePass:
             self._enter(day)
             checked = check_day(day, self.checker)
             clean = checked.data is day.data
-            chunks = [self._summed(day, chunk, clean) for chunk in self.fingerprinter.chunks(day.data)]
-            self.days.append(self._record(day, checked.rows, day_print(self.fingerprinter, day.data, chunks)))
+            blocks = [
+                (
+                    block,
+                    [
+                        self._summed(day, chunk, clean)
+                        for chunk in self.fingerprinter.chunks(day.data, block.start, block.end)
+                    ],
+                )
+                for block in self.fingerprinter.blocks(day.data)
+            ]
+            self.days.append(self._record(day, checked.rows, day_print(self.fingerprinter, blocks)))
             self.sent += checked.rows
             yield checked.data
         self._require_rows()
@@ -116,10 +125,11 @@ class FilePass:
                 self.days.append(record)
                 continue
             lines = self._new_lines(day, diff.new)
-            chunks = [chunk if chunk.rows >= 0 else lines.summaries[chunk.start] for chunk in diff.chunks]
-            record = self._record(
-                day, diff.kept_rows + len(lines.copy), day_print(self.fingerprinter, day.data, chunks)
-            )
+            blocks = [
+                (block, chunks if isinstance(chunks, KeptChunks) else [lines.summaries.get(c.start, c) for c in chunks])
+                for block, chunks in diff.blocks
+            ]
+            record = self._record(day, diff.kept_rows + len(lines.copy), day_print(self.fingerprinter, blocks))
             record.checked = False
             record.old_rows, record.kept_rows = (old.rows, diff.kept_rows) if old else (0, 0)
             record.old_keysum = old.keysum if old else 0
@@ -188,32 +198,36 @@ class _NewLines:
         check_date(day.day, day.first_line, checker.blame, checker.date_field)
         copy: list[bytes] = []
         summaries: dict[int, Chunk] = {}
-        seen: dict[bytes, int] = {}
+        seen: set[bytes] = set()
         for chunk in chunks:
             data = day.data[chunk.start : chunk.end]
-            first_line = day.first_line + day.data.count(b"\n", 0, chunk.start)
             if data.startswith(day.day) and checker.day_pattern.fullmatch(data) and text_problem(data) is None:
                 prefixes = keys.findall(data)  # the fast check passed: one line per key, no quotes
                 lines = data.replace(b"\r\n", b"\n").split(b"\n")[:-1]
-                numbered = [
-                    (number, line, prefix)
-                    for number, (line, prefix) in enumerate(zip(lines, prefixes, strict=True), first_line)
-                ]
             else:
-                numbered = list(_checked(data, first_line, day.day, checker))
-            for number, line, prefix in numbered:
-                if prefix in seen:
-                    already = f"{', '.join(checker.dataset.key)} already given on line {seen[prefix]}"
-                    raise checker.blame(number, already, line[:200])
-                seen[prefix] = number
-            crcs = list(map(zlib.crc32, (prefix for _, _, prefix in numbered)))
-            copy += [b"%b,%d\n" % (line, crc) for (_, line, _), crc in zip(numbered, crcs, strict=True)]
+                first_line = day.first_line + day.data.count(b"\n", 0, chunk.start)
+                lines, prefixes = _checked(data, first_line, day.day, checker)
+            if len(seen) + len(prefixes) != len(seen.union(prefixes)):
+                raise _repeated(day, checker)
+            seen.update(prefixes)
+            crcs = list(map(zlib.crc32, prefixes))
+            copy += [b"%b,%d\n" % (line, crc) for line, crc in zip(lines, crcs, strict=True)]
             summaries[chunk.start] = Chunk(chunk.start, chunk.end, chunk.digest, len(crcs), sum(crcs))
         return cls(copy, summaries)
 
 
-def _checked(data: bytes, first_line: int, day: bytes, checker: Checker) -> Iterator[tuple[int, bytes, bytes]]:
-    """A chunk's lines checked one by one: (number, COPY line, key prefix), blank lines skipped."""
+def _repeated(day: Day, checker: Checker) -> InvalidSourceError:
+    """The error for a key given twice in a day's new lines: the day read line by line names the line."""
+    try:
+        check_lines(day, checker)
+    except InvalidSourceError as error:
+        return error
+    return checker.blame(day.first_line, f"{', '.join(checker.dataset.key)} given twice on the day", day.day)
+
+
+def _checked(data: bytes, first_line: int, day: bytes, checker: Checker) -> tuple[list[bytes], list[bytes]]:
+    """A chunk's lines checked one by one: its COPY lines and their key prefixes, blank lines skipped."""
+    lines, prefixes = [], []
     for number, line in enumerate(data.split(b"\n")[:-1], start=first_line):
         line = line.rstrip(b"\r")
         if not line.strip():
@@ -222,7 +236,9 @@ def _checked(data: bytes, first_line: int, day: bytes, checker: Checker) -> Iter
         checker.check_values(number, fields)
         if fields[checker.date_at] != day:
             raise checker.blame(number, f"rows are not in date order: date after {day.decode()}", line)
-        yield number, (line if b'"' not in line else checker.copy_line(fields)), checker.key_prefix(fields)
+        lines.append(line if b'"' not in line else checker.copy_line(fields))
+        prefixes.append(checker.key_prefix(fields))
+    return lines, prefixes
 
 
 @dataclass
