@@ -241,8 +241,11 @@ class RowPass:
         return self.sent
 
     def rows_of(self, stream: BinaryIO, *, first_line: int) -> Iterator[bytes]:
+        """The kept rows as COPY lines, their values in the order of the layout's ``copy_columns``."""
         dataset, checker = self.checker.dataset, self.checker
         read = stepped_rows if dataset.step else kept_rows
+        # The rows come in the dataset's column order; COPY is given the layout's (the file's when passed through).
+        order = [dataset.column_names.index(name) for name in checker.layout.copy_columns]
         counts: dict[bytes, int] = {}
         batch: list[bytes] = []
         first, last = self.scope
@@ -252,7 +255,7 @@ class RowPass:
                 problem = f"date outside the dates this file holds ({first.decode()} to {last.decode()})"
                 raise checker.blame(number, problem, day)
             counts[day] = counts.get(day, 0) + 1
-            batch.append(checker.copy_line([], [b"" if value is None else value for value in values]) + b"\n")
+            batch.append(checker.copy_line([], [b"" if values[at] is None else values[at] for at in order]) + b"\n")
             if len(batch) >= 10_000:
                 yield b"".join(batch)
                 batch = []
