@@ -73,8 +73,14 @@ class FilePass:
         return sum(day.rows for day in self.days)
 
     def _enter(self, day: Day) -> None:
-        """The checks of a day's place: dates ascending, within the file's scope."""
+        """The checks of a day's place: dates ascending, within the file's scope. A day whose lines do not
+        start with a date is blamed first, line by line (its place says nothing)."""
         blame = self.checker.blame
+        try:
+            check_date(day.day, day.first_line, blame, self.checker.date_field)
+        except InvalidSourceError:
+            check_lines(day, self.checker)  # names the line and the field, not its first 10 bytes
+            raise
         if day.day <= self._previous:
             raise blame(day.first_line, f"rows are not in date order: date before {self._previous.decode()}", day.day)
         first, last = self.scope
