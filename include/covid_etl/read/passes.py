@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from covid_etl.errors import InvalidSourceError
+from covid_etl.read.bodies import text_problem
 from covid_etl.read.days import Day, check_day, check_lines, checked_lines
 from covid_etl.read.fingerprints import Chunk, DayPrint, Fingerprinter, compare_day, day_print, keysum
-from covid_etl.read.bodies import text_problem
 from covid_etl.read.layout import Checker, check_date, split_fields
 from covid_etl.read.rows import kept_rows, stepped_rows
 
@@ -200,7 +200,8 @@ class _NewLines:
                 prefixes = keys.findall(data)  # the fast check passed: one line per key, no quotes
                 lines = data.replace(b"\r\n", b"\n").split(b"\n")[:-1]
                 numbered = [
-                    (number, line, prefix) for number, (line, prefix) in enumerate(zip(lines, prefixes), first_line)
+                    (number, line, prefix)
+                    for number, (line, prefix) in enumerate(zip(lines, prefixes, strict=True), first_line)
                 ]
             else:
                 numbered = list(_checked(data, first_line, day.day, checker))
@@ -210,7 +211,7 @@ class _NewLines:
                     raise checker.blame(number, already, line[:200])
                 seen[prefix] = number
             crcs = list(map(zlib.crc32, (prefix for _, _, prefix in numbered)))
-            copy += [b"%b,%d\n" % (line, crc) for (_, line, _), crc in zip(numbered, crcs)]
+            copy += [b"%b,%d\n" % (line, crc) for (_, line, _), crc in zip(numbered, crcs, strict=True)]
             summaries[chunk.start] = Chunk(chunk.start, chunk.end, chunk.digest, len(crcs), sum(crcs))
         return cls(copy, summaries)
 
