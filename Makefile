@@ -47,7 +47,7 @@ system-deps: ## Install missing Debian packages: PostgreSQL server, docker-compo
 run: venv system-deps ## Run the DAG once (airflow dags test) on embedded PostgreSQL and local SNS; see README
 	$(BIN)/python scripts/run_pipeline.py
 
-check-sources: venv ## Download the live sources and run only the fetch and parse steps (no database, no SNS)
+check-sources: venv ## Download every dataset's latest files and validate them (no database, no SNS)
 	$(BIN)/python scripts/check_sources.py
 
 test: venv system-deps lint check-secrets test-python check-terraform check-compose ## Run the whole suite (what CI runs)

@@ -78,7 +78,15 @@ def copy_in(cursor: Any, table: str, columns: Iterable[str], chunks: Iterable[by
     """COPY lines (the chunks, each ending with a newline) into ``table``: CSV, or PostgreSQL's text format."""
     sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN" + (" (FORMAT csv)" if csv else "")
     if is_psycopg2(cursor):
-        cursor.copy_expert(sql, _ChunkStream(iter(chunks)))
+        stream = _ChunkStream(iter(chunks))
+        try:
+            cursor.copy_expert(sql, stream)
+        except Exception:
+            # psycopg2 reports an error raised while reading the chunks (a malformed line) as its own
+            # QueryCanceled ("error in .read() call"): the reader's error is what went wrong.
+            if stream.error is not None:
+                raise stream.error from None
+            raise
         return
     from psycopg.copy import LibpqWriter
 
@@ -95,13 +103,18 @@ def copy_in(cursor: Any, table: str, columns: Iterable[str], chunks: Iterable[by
 
 
 class _ChunkStream:
-    """A file-like view of chunks of bytes, for psycopg2's copy_expert."""
+    """A file-like view of chunks of bytes, for psycopg2's copy_expert; keeps the error reading them raised."""
 
     def __init__(self, chunks: Iterator[bytes]) -> None:
         self._chunks = chunks
+        self.error: Exception | None = None
 
     def read(self, size: int = -1) -> bytes:
-        return next(self._chunks, b"")
+        try:
+            return next(self._chunks, b"")
+        except Exception as exc:
+            self.error = exc
+            raise
 
     readline = read
 

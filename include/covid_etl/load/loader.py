@@ -36,7 +36,7 @@ from covid_etl.load.database import UNIQUE_VIOLATION, copy_in, ensure_schema, sq
 from covid_etl.load.runs import insert_run
 from covid_etl.read.days import Day, cut_days
 from covid_etl.read.fingerprints import DayPrint, Fingerprinter
-from covid_etl.read.layout import MAX_HEADER_BYTES, Checker, read_layout
+from covid_etl.read.layout import Checker, read_header, read_layout
 from covid_etl.read.passes import DayRecord, FilePass, RowPass
 from covid_etl.records import LoadResult, Publication, RunRecord
 from covid_etl.sources.specs import Dataset, Part
@@ -111,9 +111,9 @@ def _load_file(cursor, dataset: Dataset, staged: StagedFile, *, run_id, open_fil
     if publication_id is None:
         return LoadResult(files={part.path: "loaded before: not read again"})
     with open_file(staged.path) as stream:
-        header = stream.readline(MAX_HEADER_BYTES)
+        header, after = read_header(stream)
         blame = Blame(dataset.label, publication.url)
-        checker = Checker(dataset, read_layout(header, dataset, blame), blame)
+        checker = Checker(dataset, read_layout(header, dataset, blame, after=after), blame)
         try:
             result = _FileLoad(cursor, part, checker, publication_id, stream, len(header)).run(compare=compare)
         except Exception as exc:

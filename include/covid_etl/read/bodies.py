@@ -1,16 +1,14 @@
 """What a downloaded body is, when it is not CSV text: recognised from its first bytes, before parsing.
 
-Both readers use this: the national parser's decoding (:func:`decode_csv`) and the datasets' streaming
-validator (covid_etl/rows.py, on the header line). Without it such a body would still be rejected, but
-as a header that lacks its columns, shown as replacement characters, or as a NUL byte, which does not
-say what arrived instead. Pure functions over bytes: no framework, no I/O.
+The validator checks the header line with it (covid_etl/read/layout.py), and every line's text with
+:func:`text_problem`. Without it such a body would still be rejected, but as a header that lacks its
+columns, shown as replacement characters, or as a NUL byte, which does not say what arrived instead.
+Pure functions over bytes: no framework, no I/O.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from covid_etl.errors import Blame
 
 UTF8_BOM = b"\xef\xbb\xbf"
 LFS_POINTER = b"version https://git-lfs.github.com/spec/v1"
@@ -82,26 +80,3 @@ def text_problem(data: bytes) -> tuple[int, str] | None:
     if nul >= 0:
         return nul, "a NUL byte in the line"
     return None
-
-
-def _line_at(body: bytes, offset: int) -> tuple[int, bytes]:
-    """The 1-based number and the content (without its line ending) of the line holding ``body[offset]``."""
-    start = body.rfind(b"\n", 0, offset) + 1
-    end = body.find(b"\n", offset)
-    return body.count(b"\n", 0, offset) + 1, body[start : len(body) if end < 0 else end].rstrip(b"\r")
-
-
-def decode_csv(body: bytes, *, source: str, location: str) -> str:
-    """A whole body as the text of a CSV file, or an :class:`InvalidSourceError` saying what it is instead.
-
-    A UTF-8 byte-order mark is dropped. Bytes that are not UTF-8, and NUL bytes, are rejected naming
-    their line and showing it (never replaced: a replaced name would load as another name).
-    """
-    blame = Blame(source, location)
-    if found := not_csv_text(body):
-        raise blame(1, found.problem, found.value)
-    if found := text_problem(body):
-        offset, problem = found
-        number, line = _line_at(body, offset)
-        raise blame(number, problem, line[:200])
-    return body.decode("utf-8-sig")

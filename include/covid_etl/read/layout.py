@@ -10,6 +10,7 @@ import csv
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from typing import BinaryIO
 
 from covid_etl.errors import Blame
 from covid_etl.read.bodies import not_csv_text, text_problem
@@ -19,6 +20,8 @@ from covid_etl.sources.specs import Dataset
 BIGINT_MAX = 2**63 - 1
 # The first line is read at most this long: a body of one huge line is still named by its start.
 MAX_HEADER_BYTES = 1024 * 1024
+# Bytes looked at after a blank first line, to tell what the body is.
+LOOKAHEAD_BYTES = 4096
 _ISO_DATE = re.compile(rb"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # The fast check's pattern per kind of column (no quotes, no commas: those lines go the slow way).
 FIELD_PATTERN = {
@@ -62,14 +65,26 @@ class Layout:
         return ",".join(self.header).encode()
 
 
-def read_layout(first_line: bytes, dataset: Dataset, blame: Blame) -> Layout:
-    """Check the header line and find the dataset's fields in it, by name."""
-    if found := not_csv_text(first_line):
+def read_header(stream: BinaryIO) -> tuple[bytes, bytes]:
+    """The file's first line (at most MAX_HEADER_BYTES) and, when that line is blank, a look at the bytes
+    after it (for :func:`read_layout`: the file is then rejected, as empty or as what it holds)."""
+    first_line = stream.readline(MAX_HEADER_BYTES)
+    return first_line, (b"" if first_line.strip() else stream.read(LOOKAHEAD_BYTES))
+
+
+def read_layout(first_line: bytes, dataset: Dataset, blame: Blame, *, after: bytes = b"") -> Layout:
+    """Check the header line and find the dataset's fields in it, by name.
+
+    :param after: when the first line is blank, the bytes that follow it (see :func:`read_header`): a
+        body that begins with a blank line is empty only when nothing follows, and is otherwise named by
+        what follows (a JSON body after a newline is a JSON body).
+    """
+    if found := not_csv_text(first_line if first_line.strip() else first_line + after):
         raise blame(1, found.problem, found.value)
     if found := text_problem(first_line):
-        raise blame(1, found[1], first_line[:200])
+        raise blame(1, found[1], first_line.rstrip(b"\r\n")[:200])
     text = first_line.decode("utf-8-sig").rstrip("\r\n")
-    if not text.strip():
+    if not text.strip() and not after.strip():
         raise blame(None, "the file is empty")
     header = tuple(name.strip() for name in next(csv.reader([text])))
     kept_by = dataset.keep.equals if dataset.keep else ()

@@ -74,8 +74,14 @@ class FilePass:
         return sum(day.rows for day in self.days)
 
     def _enter(self, day: Day) -> None:
-        """The checks of a day's place: dates ascending, within the file's scope."""
+        """The checks of a day's place: dates ascending, within the file's scope. A day whose lines do not
+        start with a date is blamed first, line by line (its place says nothing)."""
         blame = self.checker.blame
+        try:
+            check_date(day.day, day.first_line, blame, self.checker.date_field)
+        except InvalidSourceError:
+            check_lines(day, self.checker)  # names the line and the field, not its first 10 bytes
+            raise
         if day.day <= self._previous:
             raise blame(day.first_line, f"rows are not in date order: date before {self._previous.decode()}", day.day)
         first, last = self.scope
@@ -260,8 +266,11 @@ class RowPass:
         return self.sent
 
     def rows_of(self, stream: BinaryIO, *, first_line: int) -> Iterator[bytes]:
+        """The kept rows as COPY lines, their values in the order of the layout's ``copy_columns``."""
         dataset, checker = self.checker.dataset, self.checker
         read = stepped_rows if dataset.step else kept_rows
+        # The rows come in the dataset's column order; COPY is given the layout's (the file's when passed through).
+        order = [dataset.column_names.index(name) for name in checker.layout.copy_columns]
         counts: dict[bytes, int] = {}
         batch: list[bytes] = []
         first, last = self.scope
@@ -271,7 +280,7 @@ class RowPass:
                 problem = f"date outside the dates this file holds ({first.decode()} to {last.decode()})"
                 raise checker.blame(number, problem, day)
             counts[day] = counts.get(day, 0) + 1
-            batch.append(checker.copy_line([], [b"" if value is None else value for value in values]) + b"\n")
+            batch.append(checker.copy_line([], [b"" if values[at] is None else values[at] for at in order]) + b"\n")
             if len(batch) >= 10_000:
                 yield b"".join(batch)
                 batch = []

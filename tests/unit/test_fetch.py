@@ -1,14 +1,15 @@
-"""Downloads over real HTTP from a local server: retries, caps, short bodies, timeouts."""
+"""Downloads (covid_etl.sources.fetch) over real HTTP from a local server: retries, caps, short bodies, timeouts."""
 
 from __future__ import annotations
 
 import hashlib
+import io
 import time
 
 import pytest
 
 from covid_etl.errors import DownloadRejectedError, IncompleteDownloadError
-from covid_etl.fetch import download
+from covid_etl.sources.fetch import download, download_to
 from devstack import free_port
 from support import FIXTURES
 
@@ -19,6 +20,14 @@ def test_downloads_the_whole_file_with_its_sha256(http_server):
     fetched = download(http_server.url(f"files/{NAME}"), source="NYT")
     assert fetched.body == (FIXTURES / NAME).read_bytes()
     assert fetched.sha256 == hashlib.sha256(fetched.body).hexdigest()
+
+
+def test_streams_the_file_into_its_target_and_reports_its_size_and_sha256(http_server):
+    target = io.BytesIO()
+    streamed = download_to(http_server.url(f"files/{NAME}"), target, source="NYT")
+    body = (FIXTURES / NAME).read_bytes()
+    assert target.getvalue() == body
+    assert (streamed.bytes, streamed.sha256) == (len(body), hashlib.sha256(body).hexdigest())
 
 
 def test_retries_server_errors_until_the_file_comes(http_server):

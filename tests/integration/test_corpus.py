@@ -1,29 +1,24 @@
 """The input corpus (tests/fixtures/corpus, written by its generate.py): every file with what the pipeline
-must make of it — accepted with exactly so many rows and days, or rejected naming the line and value.
+makes of it — accepted with exactly so many rows and days, or rejected naming the line and the value.
 
-Each file goes through the code its task runs: the national files staged and parsed by
-steps.parse_nyt_file / parse_jhu_file (which decode the staged bytes), the states and counties files
-loaded by bulk.load_dataset into an empty table of a throwaway PostgreSQL database (rows.DayReader's
-checks, then COPY).
+Every file goes through the one loader (covid_etl.load.loader.load_publication, as the load task calls
+it) into a fresh database: NYT's us.csv files as dataset ``nyt``, JHU's combined files as ``jhu``, and
+the states and counties files as theirs. A rejected file leaves that database without a row.
 """
 
 from __future__ import annotations
 
 import gzip
-import hashlib
 import importlib.util
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import psycopg
 import pytest
 
-from covid_etl.bulk import StagedFile, load_dataset
-from covid_etl.datasets import COUNTIES, STATES
 from covid_etl.errors import SHOWN_VALUE, InvalidSourceError
-from covid_etl.records import Publication
-from covid_etl.steps import parse_jhu_file, parse_nyt_file, staged_path
-from support import FIXTURES, fixture_bytes
+from covid_etl.sources.specs import DATASETS
+from loads import fixture_file, load_file, query
+from support import FIXTURES
 
 CORPUS = FIXTURES / "corpus"
 
@@ -40,7 +35,7 @@ generate = _generator()
 
 @dataclass(frozen=True)
 class Accepted:
-    """The file loads: this many rows (for the national files, days) over this many days."""
+    """The file loads this many rows over this many days (for JHU: the US national rows kept)."""
 
     rows: int
     days: int
@@ -62,7 +57,7 @@ GZIP = "1f 8b 08 00 00 00 00 00"
 LFS = "version https://git-lfs.github.com/spec/v1"
 
 CASES = [
-    # NYT national series (steps.parse_nyt_file)
+    # NYT national series: dataset nyt
     pytest.param("nyt/crlf-line-endings.csv", Accepted(3, 3), id="nyt-crlf-line-endings"),
     pytest.param("nyt/utf-8-bom.csv", Accepted(3, 3), id="nyt-utf-8-bom"),
     pytest.param("nyt/extra-columns.csv", Accepted(3, 3), id="nyt-extra-columns"),
@@ -88,9 +83,10 @@ CASES = [
         "nyt/html-page.csv", Rejected(1, "<!DOCTYPE html>", "not the expected CSV: an HTML page"), id="nyt-html-page"
     ),
     pytest.param("nyt/empty.csv", Rejected(None, None, "the file is empty"), id="nyt-empty"),
+    # The header is read up to 1 MiB; the error keeps its first 200 characters.
     pytest.param(
         "nyt/huge-single-line.csv",
-        Rejected(1, generate.HUGE_NYT_LINE, "not the expected CSV: the header lacks deaths"),
+        Rejected(1, generate.HUGE_NYT_LINE[:200], "not the expected CSV: the header lacks deaths"),
         id="nyt-huge-single-line",
     ),
     pytest.param(
@@ -101,15 +97,24 @@ CASES = [
     ),
     pytest.param("nyt/blank-count.csv", Rejected(3, "", f"cases {NOT_A_COUNT}"), id="nyt-blank-count"),
     pytest.param("nyt/bad-date.csv", Rejected(3, "2020-02-30", "date is not a date"), id="nyt-bad-date"),
+    # A date repeated after a later one breaks the date order; one repeated at once is a key given twice,
+    # and the value shown is the line.
     pytest.param(
-        "nyt/duplicate-date.csv", Rejected(4, "2020-03-01", "already given on line 2"), id="nyt-duplicate-date"
+        "nyt/duplicate-date.csv",
+        Rejected(4, "2020-03-01", "rows are not in date order: date before 2020-03-02"),
+        id="nyt-duplicate-date",
+    ),
+    pytest.param(
+        "nyt/repeated-date.csv",
+        Rejected(3, "2020-03-01,106,6", "date already given on line 2"),
+        id="nyt-repeated-date",
     ),
     pytest.param(
         "nyt/truncated-last-row.csv",
         Rejected(4, "2020-03-03,12", "expected 3 fields, found 2"),
         id="nyt-truncated-last-row",
     ),
-    # JHU combined series, US national rows (steps.parse_jhu_file)
+    # JHU combined series, its US national rows: dataset jhu
     pytest.param("jhu/utf-8-bom.csv", Accepted(3, 3), id="jhu-utf-8-bom"),
     pytest.param("jhu/reordered-columns.csv", Accepted(3, 3), id="jhu-reordered-columns"),
     pytest.param("jhu/old-layout-with-lat-long.csv", Accepted(3, 3), id="jhu-extra-columns-old-layout"),
@@ -141,14 +146,16 @@ CASES = [
         id="jhu-missing-column",
     ),
     pytest.param(
-        "jhu/duplicate-date.csv", Rejected(6, "2020-03-02", "already given on line 5"), id="jhu-duplicate-date"
+        "jhu/duplicate-date.csv",
+        Rejected(6, "2020-03-02,US,,122,8,9", "date already given on line 5"),
+        id="jhu-duplicate-date",
     ),
     pytest.param(
         "jhu/truncated-last-row.csv",
         Rejected(6, "2020-03-03,US,,12", "expected 6 fields, found 4"),
         id="jhu-truncated-last-row",
     ),
-    # NYT states (bulk.load_dataset)
+    # NYT states: dataset states
     pytest.param("states/crlf-line-endings.csv", Accepted(6, 3), id="states-crlf-line-endings"),
     pytest.param("states/reordered-columns.csv", Accepted(6, 3), id="states-reordered-columns"),
     pytest.param("states/quoted-numbers.csv", Accepted(6, 3), id="states-quoted-numbers"),
@@ -209,7 +216,7 @@ CASES = [
         Rejected(7, "10,39", "expected 5 fields, found 2"),
         id="states-reordered-truncated-last-row",
     ),
-    # NYT counties (bulk.load_dataset)
+    # NYT counties: dataset counties
     pytest.param("counties/utf-8-names.csv", Accepted(6, 3), id="counties-utf-8-names"),
     pytest.param("counties/utf-8-bom.csv", Accepted(6, 3), id="counties-utf-8-bom"),
     pytest.param("counties/crlf-line-endings.csv", Accepted(6, 3), id="counties-crlf-line-endings"),
@@ -269,68 +276,41 @@ CASES = [
         id="counties-truncated-last-row",
     ),
 ]
-DATASETS = {"states": STATES, "counties": COUNTIES}
-NATIONAL = {"nyt": ("NYT", parse_nyt_file), "jhu": ("JHU", parse_jhu_file)}
-# How errors name each folder's source.
-LABELS = {"nyt": "NYT", "jhu": "JHU", "states": STATES.label, "counties": COUNTIES.label}
+# Each corpus folder is a dataset of covid_etl/sources/specs.py.
+FOLDERS = ("nyt", "jhu", "states", "counties")
+# What a rejected load must not have written: the dataset's table and history, and the shared records.
+WRITTEN = (
+    "{table}",
+    "{table}_changes",
+    "dataset_publications",
+    "dataset_fingerprints",
+    "dataset_fingerprinted",
+    "etl_runs",
+)
 
 
-def read_national(name: str, body: bytes, tmp_path) -> Accepted:
-    """Stage the body as fetch_to_staging does, then run the parse task's step on it."""
-    from airflow.sdk import ObjectStoragePath
-
-    source, parse = NATIONAL[name.split("/")[0]]
-    staging_uri, run_id = (tmp_path / "staging").as_uri(), "corpus"
-    path = staged_path(staging_uri, run_id, f"{source.lower()}.csv")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(body)
-    publication = Publication(source=source, url=f"corpus/{name}", published_at=datetime(2023, 3, 24, tzinfo=UTC))
-    staged = {
-        **publication.to_json(),
-        "sha256": hashlib.sha256(body).hexdigest(),
-        "bytes": len(body),
-        "path": str(path),
-    }
-    parsed = parse(staged, staging_uri=staging_uri, run_id=run_id)
-    days = ObjectStoragePath(parsed["days_path"]).read_text().splitlines()[1:]  # what the merge task reads
-    return Accepted(len(days), len({day.split(",")[0] for day in days}))
-
-
-def read_dataset(name: str, body: bytes, tmp_path, db_url: str) -> Accepted:
-    """Load the body into an empty table with bulk.load_dataset (rows.DayReader's checks, then COPY, where
-    the database finds a key given twice): the rows inserted and the days they cover."""
+def outcome(name: str, db_url: str, tmp_path) -> Accepted | InvalidSourceError:
+    """What the one loader makes of the corpus file: the rows it loads and the days they cover, or its
+    rejection."""
     dataset = DATASETS[name.split("/")[0]]
-    path = tmp_path / "staged.csv"
-    path.write_bytes(body)
-    publication = Publication(
-        dataset.label,
-        f"corpus/{name}",
-        published_at=datetime(2023, 3, 24, tzinfo=UTC),
-        sha256=hashlib.sha256(body).hexdigest(),
-    )
-    staged = StagedFile(part=dataset.parts[0].path, publication=publication, path=str(path))
-    with psycopg.connect(db_url) as conn:
-        result = load_dataset(
-            conn, dataset, [staged], run_id="corpus", started_at=datetime.now(UTC), open_file=lambda at: open(at, "rb")
-        )
-        [days] = conn.execute(f"SELECT count(DISTINCT date) FROM {dataset.table}").fetchone()
-    return Accepted(result.inserted, days)
-
-
-def outcome(name: str, request, tmp_path) -> Accepted | InvalidSourceError:
-    """What the pipeline makes of the corpus file: how many rows and days it loads, or its rejection."""
-    body = fixture_bytes(f"corpus/{name}")
+    path = fixture_file(f"corpus/{name}", tmp_path)  # a .csv.gz fixture is written out decompressed
     try:
-        if name.split("/")[0] in NATIONAL:
-            return read_national(name, body, tmp_path)
-        return read_dataset(name, body, tmp_path, request.getfixturevalue("db_url"))  # a database of its own
+        result = load_file(db_url, dataset.name, path, at=datetime(2023, 3, 24, tzinfo=UTC), commit="corpus")
     except InvalidSourceError as error:
         return error
+    [(rows, days)] = query(db_url, f"SELECT count(*), count(DISTINCT date) FROM {dataset.table}")
+    assert (result.inserted, result.rows) == (rows, rows)
+    return Accepted(rows, days)
+
+
+def written_rows(db_url: str, name: str) -> dict[str, int]:
+    table = DATASETS[name.split("/")[0]].table
+    return {t: query(db_url, f"SELECT count(*) FROM {t}")[0][0] for t in (w.format(table=table) for w in WRITTEN)}
 
 
 @pytest.mark.parametrize(("name", "expected"), CASES)
-def test_each_corpus_file_is_accepted_or_rejected_as_its_case_says(name, expected, request, tmp_path):
-    found = outcome(name, request, tmp_path)
+def test_each_corpus_file_is_accepted_or_rejected_as_its_case_says(name, expected, db_url, tmp_path):
+    found = outcome(name, db_url, tmp_path)
     if isinstance(expected, Accepted):
         assert found == expected
         return
@@ -339,14 +319,15 @@ def test_each_corpus_file_is_accepted_or_rejected_as_its_case_says(name, expecte
     assert expected.problem in found.problem
     message = str(found)
     line = "" if expected.line is None else f", line {expected.line}"
-    where = f"{LABELS[name.split('/')[0]]} corpus/{name}{line}"
+    where = f"{DATASETS[name.split('/')[0]].label} file://{tmp_path / name.split('/')[1]}{line}"
     assert message.startswith(f"{where}: {found.problem}")
     assert len(message) < len(where) + len(found.problem) + SHOWN_VALUE + 40  # a huge value is cut short
+    assert set(written_rows(db_url, name).values()) == {0}, "a rejected file wrote rows"
 
 
-def test_the_corpus_has_both_outcomes_for_every_source():
+def test_the_corpus_has_both_outcomes_for_every_dataset():
     kinds = {(name.split("/")[0], type(expected)) for name, expected in (case.values for case in CASES)}
-    assert kinds == {(source, kind) for source in LABELS for kind in (Accepted, Rejected)}
+    assert kinds == {(folder, kind) for folder in FOLDERS for kind in (Accepted, Rejected)}
 
 
 def _contents(body: bytes) -> bytes:
