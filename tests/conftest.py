@@ -229,7 +229,7 @@ def make_run(db_url, http_server, tmp_path):
         env = {
             **os.environ,
             "COVID_ETL_DB_URL": db_url,
-            "PYTHONPATH": str(ROOT / "scripts"),
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "include"), str(ROOT / "scripts")]),
             "AIRFLOW_VAR_COVID_ETL_STAGING_URI": (tmp_path / "staging").as_uri(),
             "COVID_ETL_DATASETS": "national",
             **extra,
