@@ -12,9 +12,9 @@
   another), or the fixed files in $COVID_ETL_NYT_URL / $COVID_ETL_JHU_URL (and _STATES_URL, _COUNTIES_URL).
 - Date: $COVID_ETL_LOGICAL_DATE (YYYY-MM-DD) runs that past day, as a backfill would; else now.
 
-The last line printed is the run's summary as JSON, read from Airflow's metadata database (its last
-task's XCom), so it exists even when the pipeline's database fails during the run; the exit status is 1
-when the run failed.
+While the run goes, a line is printed as each task ends (scripts/task_progress.py). The last line printed
+is the run's summary as JSON, read from Airflow's metadata database (its last task's XCom), so it exists
+even when the pipeline's database fails during the run; the exit status is 1 when the run failed.
 """
 
 from __future__ import annotations
@@ -135,6 +135,28 @@ def run_summary(env: dict[str, str], at: datetime, local: Path = LOCAL) -> dict:
     }
 
 
+def run_dag(airflow: str, env: dict[str, str], at: datetime, log_file: Path) -> int:
+    """`airflow dags test` for ``at``, its output in ``log_file``, a line on stdout as each task ends;
+    returns the command's exit status."""
+    progress = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("task_progress.py")), config.DAG_ID, at.isoformat()],
+        env=env,
+        stdin=subprocess.PIPE,
+    )
+    try:
+        with log_file.open("w") as log:
+            outcome = subprocess.run(
+                [airflow, "dags", "test", config.DAG_ID, at.isoformat()], env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+    finally:
+        progress.stdin.close()  # its signal to report what is left and stop
+        try:
+            progress.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            progress.kill()
+    return outcome.returncode
+
+
 def main(local: Path = LOCAL) -> int:
     """`make run` with its state (embedded database, Airflow home, log) under ``local``."""
     errors = config.setting_errors(os.environ)
@@ -179,10 +201,7 @@ def main(local: Path = LOCAL) -> int:
         subprocess.run([airflow, "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
         log_file = local / "last-run.log"
         print(f"Running `airflow dags test {config.DAG_ID} {at.isoformat()}` (log: {log_file}) ...", flush=True)
-        with log_file.open("w") as log:
-            returncode = subprocess.run(
-                [airflow, "dags", "test", config.DAG_ID, at.isoformat()], env=env, stdout=log, stderr=subprocess.STDOUT
-            ).returncode
+        returncode = run_dag(airflow, env, at, log_file)
         if returncode != 0:
             print("".join(log_file.read_text(errors="replace").splitlines(keepends=True)[-30:]), flush=True)
         for message in sns.received() if sns else []:
