@@ -1,6 +1,7 @@
 # covid_etl: daily COVID-19 ETL on Apache Airflow 3.3.1 / Amazon MWAA.
 # `make run` runs the pipeline once on embedded defaults; `make test` runs every check. Both set up
-# everything they need first (.venv from the hashed lock, and Debian packages where missing).
+# what they need first (.venv from the hashed lock, and the Debian packages they use where missing:
+# `make run` only PostgreSQL's server; `make test` checks all its prerequisites before anything else).
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -10,23 +11,31 @@ UV_VERSION := 0.13.9
 export PYTHONPATH := $(CURDIR)/include:$(CURDIR)/scripts
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lock system-deps run check-sources test lint check-secrets test-python check-terraform check-compose screenshots up down package deploy bench clean
+.PHONY: help venv lock prerequisites postgres-server system-deps run check-sources test lint check-secrets test-python check-terraform check-compose screenshots up down package deploy bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 # .venv is built with Python 3.12, what MWAA 3.3.1 runs, when the machine has it (scripts/venv_python.sh;
 # VENV_PYTHON=... to choose), else python3. The stamp names the version: a different one rebuilds .venv.
-VENV_PYTHON := $(shell bash scripts/venv_python.sh)
-VENV_PYTHON_VERSION := $(shell "$(VENV_PYTHON)" -c 'import platform; print(platform.python_version())')
+# Without a Python >= 3.11, whatever needs .venv stops at once with venv_python.sh's line saying why.
+# (Not named VENV_PYTHON: a Make variable of that name would replace the user's in the recipes' environment.)
+VENV_INTERPRETER := $(shell bash scripts/venv_python.sh 2>/dev/null)
+ifeq ($(VENV_INTERPRETER),)
+VENV_STAMP := $(VENV)/.python-unsuitable
+$(VENV_STAMP):
+	@bash scripts/venv_python.sh >/dev/null
+else
+VENV_PYTHON_VERSION := $(shell "$(VENV_INTERPRETER)" -c 'import platform; print(platform.python_version())')
 VENV_STAMP := $(VENV)/.python-$(VENV_PYTHON_VERSION)
 
 $(VENV_STAMP):
-	@echo "Building $(VENV) with Python $(VENV_PYTHON_VERSION) ($(VENV_PYTHON))"
+	@echo "Building $(VENV) with Python $(VENV_PYTHON_VERSION) ($(VENV_INTERPRETER))"
 	rm -rf $(VENV)
-	"$(VENV_PYTHON)" -m venv $(VENV)
+	"$(VENV_INTERPRETER)" -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	touch $@
+endif
 
 $(BIN)/uv: | $(VENV_STAMP)
 
@@ -41,16 +50,23 @@ lock: | $(BIN)/uv ## Re-resolve requirements-dev.lock against Airflow's 3.3.1 co
 	$(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
 	  --constraint constraints/constraints-3.3.1-python3.12.txt requirements-dev.in -o requirements-dev.lock
 
-system-deps: ## Install missing Debian packages: PostgreSQL server, docker-compose, Chromium
-	bash scripts/install_system_deps.sh
+prerequisites: ## Check within seconds all `make test` needs besides .venv (Python, PostgreSQL, Chromium, Terraform, ...)
+	bash scripts/check_prerequisites.sh
 
-run: venv system-deps ## Run the DAG once (airflow dags test) on embedded PostgreSQL and local SNS; see README
+postgres-server: ## Install PostgreSQL's server binaries when missing (all that `make run` and `make up` need)
+	bash scripts/install_system_deps.sh postgresql
+
+system-deps: ## Install missing Debian packages: PostgreSQL server, docker-compose, Chromium
+	bash scripts/install_system_deps.sh postgresql chromium docker-compose
+
+# With COVID_ETL_DB_URL, `make run` uses that database and needs no PostgreSQL server of its own.
+run: $(if $(COVID_ETL_DB_URL),,postgres-server) venv ## Run the DAG once (airflow dags test) on embedded PostgreSQL and local SNS; see README
 	$(BIN)/python scripts/run_pipeline.py
 
 check-sources: venv ## Download every dataset's latest files and validate them (no database, no SNS)
 	$(BIN)/python scripts/check_sources.py
 
-test: venv system-deps lint check-secrets test-python check-terraform check-compose ## Run the whole suite (what CI runs)
+test: prerequisites venv lint check-secrets test-python check-terraform check-compose ## Run the whole suite (what CI runs)
 
 test-python: venv
 	$(BIN)/python -m pytest
@@ -65,7 +81,7 @@ check-secrets: venv ## Scan the tree for committed secrets (detect-secrets, agai
 check-terraform: ## checkov on terraform/, in its own virtualenv
 	bash scripts/check_terraform.sh
 
-check-compose: system-deps ## Validate docker-compose.yaml with docker-compose config
+check-compose: ## Validate docker-compose.yaml with docker-compose config (installs docker-compose if missing)
 	bash scripts/check_compose.sh
 
 # The dashboard's end-to-end browser test takes the screenshots (into docs/images/ when UPDATE_SCREENSHOT
@@ -73,7 +89,7 @@ check-compose: system-deps ## Validate docker-compose.yaml with docker-compose c
 screenshots: venv system-deps ## Regenerate docs/images/*.png: the dashboard on a local Airflow in headless Chromium (~5 min)
 	UPDATE_SCREENSHOT=1 $(BIN)/python -m pytest -q tests/dashboard/test_dashboard_browser.py
 
-up: venv system-deps ## Start a local Airflow (UI on :8080) with embedded PostgreSQL and local SNS
+up: postgres-server venv ## Start a local Airflow (UI on :8080, else a free port) with embedded PostgreSQL and local SNS
 	$(BIN)/python scripts/airflow_stack.py up
 
 down: ## Stop what `make up` started
@@ -85,7 +101,7 @@ package: venv ## Build dist/mwaa/ (dags/, plugins.zip with the wheels MWAA's ima
 deploy: package ## Upload dist/mwaa/ to the Terraform bucket and update MWAA (DRY_RUN=1 prints the commands)
 	bash scripts/deploy_mwaa.sh
 
-bench: venv system-deps ## County load benchmark: ours vs plain COPY, execute_values, dlt (BENCH_ARGS=...; benchmarks/README.md)
+bench: postgres-server venv ## County load benchmark: ours vs plain COPY, execute_values, dlt (BENCH_ARGS=...; benchmarks/README.md)
 	$(BIN)/python benchmarks/bench_counties.py $(BENCH_ARGS)
 
 clean: ## Remove .venv, .local (embedded database, Airflow home) and build outputs

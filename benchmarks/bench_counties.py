@@ -45,7 +45,8 @@ from methods import CASES, METHODS
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path.insert(0, str(ROOT / "scripts"))  # devstack, when not run through make (which sets PYTHONPATH)
+# devstack and the settings it reads (include/), when not run through make (which sets PYTHONPATH)
+sys.path[:0] = [str(ROOT / "scripts"), str(ROOT / "include")]
 from devstack import LocalPostgres, free_port  # noqa: E402
 
 DEFAULT_ROWS = 2_500_000

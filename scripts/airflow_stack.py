@@ -6,6 +6,11 @@ API server (UI and REST API), the scheduler (with the LocalExecutor's workers), 
 the triggerer, with this project's dags/ and plugins/ and `covid_etl` unpaused. It waits for the
 health endpoint and prints the URL and the login. `down` stops all of it, by PID.
 
+Before it starts anything, `up` checks every COVID_ETL_* setting and chooses its ports: the API server
+on $COVID_ETL_API_PORT ($AIRFLOW_PORT, its older name, is read too), else 8080 when free, else a free
+port; PostgreSQL and moto as `make run` chooses theirs. A wrong setting or a taken port it was asked
+for stops it with one line (exit status 2).
+
 As on MWAA, where the API server runs in the service's own VPC, the API server cannot reach the
 pipeline's database: its `covid_db` connection points at a closed port, while the scheduler's
 workers get the real one. The dashboard must (and does) work from what the DAG publishes.
@@ -21,13 +26,18 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devstack import LocalPostgres, LocalSns, free_port
-from run_pipeline import LOCAL, PG_PORT, airflow_environment
+from covid_etl import config
+from covid_etl.config import ConfigError
+from devstack import LocalPostgres, LocalSns, SetupError, choose_port, embedded_postgres, free_port
+from run_pipeline import LOCAL, airflow_environment
 
 USERNAME = "admin"
+# The API server's port, first found wins: AIRFLOW_PORT is the name `make up` read before.
+API_PORT_SETTINGS = ("COVID_ETL_API_PORT", "AIRFLOW_PORT")
 
 
 # Airflow's components, each its own process (and process group), in start order.
@@ -38,6 +48,8 @@ COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 class AirflowStack:
     """The local stack, its state (PIDs, ports, password) kept under ``state_dir``.
 
+    :param api_port, pg_port: the ports to start on (:func:`stack_from_environment` chooses them for `make up`).
+    :param sns_port: moto's port; None for a free one.
     :param extra_env: settings for every component (e.g. the DAG's source URLs).
     :param api_server_env: settings for the API server only, over ``extra_env``; by default a
         ``covid_db`` connection to a closed port, since the API server on MWAA has no route to it.
@@ -45,8 +57,9 @@ class AirflowStack:
 
     state_dir: Path = LOCAL / "stack"
     pg_data: Path = LOCAL / "pgdata"
-    api_port: int = int(os.environ.get("AIRFLOW_PORT", "8080"))
-    pg_port: int = PG_PORT
+    api_port: int = config.API_PORT
+    pg_port: int = config.PG_PORT
+    sns_port: int | None = None
     extra_env: dict | None = None
     api_server_env: dict | None = None
     _processes: dict[str, subprocess.Popen] = field(default_factory=dict, init=False, repr=False)
@@ -78,9 +91,9 @@ class AirflowStack:
     def up(self, timeout: float = 240) -> AirflowStack:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         if self._state_file.exists():
-            raise RuntimeError(f"Already up (state in {self._state_file}); run `make down` first")
+            raise SetupError(f"already up (state in {self._state_file}); run `make down` first")
         postgres = self._postgres()
-        sns = LocalSns(free_port(), pid_file=self.state_dir / "moto.pid")
+        sns = LocalSns(self.sns_port or free_port(), pid_file=self.state_dir / "moto.pid")
         state = {
             "pids": {},
             "moto_port": sns.port,
@@ -188,14 +201,40 @@ class AirflowStack:
         self._state_file.unlink()
 
 
+def stack_from_environment(environ: Mapping[str, str], local: Path = LOCAL) -> AirflowStack:
+    """`make up`'s stack, its state under ``local``, its ports chosen as the settings in ``environ`` ask
+    (see the module's docstring).
+
+    :raises ConfigError: a port setting is wrong, or a port it asks for is taken.
+    :raises SetupError: PostgreSQL's server binaries are missing.
+    """
+    api_setting = next((name for name in API_PORT_SETTINGS if environ.get(name)), API_PORT_SETTINGS[0])
+    requested_api_port = config.parse_port(api_setting, environ.get(api_setting))
+    stack = AirflowStack(state_dir=local / "stack", pg_data=local / "pgdata")
+    postgres = embedded_postgres(stack.pg_data, config.setting("COVID_ETL_PG_PORT", environ))
+    stack.pg_port = postgres.port
+    stack.api_port = choose_port(api_setting, requested_api_port, config.API_PORT)
+    stack.sns_port = choose_port("COVID_ETL_SNS_PORT", config.setting("COVID_ETL_SNS_PORT", environ))
+    return stack
+
+
 def main(command: str) -> int:
-    stack = AirflowStack()
     if command == "up":
-        stack.up()
+        errors = config.setting_errors(os.environ)
+        for error in errors:
+            print(f"make up: {error}", file=sys.stderr)
+        if errors:
+            return 2
+        try:
+            stack = stack_from_environment(os.environ)
+            stack.up()
+        except (ConfigError, SetupError) as error:
+            print(f"make up: {error}", file=sys.stderr)
+            return 2
         print(f"Airflow is up: {stack.url}  (login {USERNAME} / {stack.password()})")
-        print(f"Logs: {stack.state_dir / 'airflow.log'}; stop with `make down`.")
+        print(f"Logs: {stack.state_dir}/<component>.log; stop with `make down`.")
     elif command == "down":
-        stack.down()
+        AirflowStack().down()
         print("Stopped the local Airflow, SNS endpoint and (if `make up` started it) PostgreSQL.")
     else:
         print("usage: airflow_stack.py up|down", file=sys.stderr)

@@ -5,7 +5,9 @@
 - :class:`LocalSns`: moto's server as an SNS endpoint, with a topic and an SQS queue subscribed to
   it, so that what the pipeline publishes can be read back.
 
-Both start on demand and stop by PID; nothing assumes a service is already running.
+Both start on demand and stop by PID; nothing assumes a service is already running. Their ports are
+the user's ($COVID_ETL_PG_PORT, $COVID_ETL_SNS_PORT), else the project's usual ones when free, else free
+ones (:func:`choose_port`), so that a busy port never stops a run.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from covid_etl.config import PG_PORT, ConfigError
+
 AWS_REGION = "us-east-1"
 TOPIC_NAME = "covid-etl-notifications"
 QUEUE_NAME = "covid-etl-notifications-inbox"
@@ -32,10 +36,41 @@ POSTGRES_MISSING = (
 )
 
 
+class SetupError(RuntimeError):
+    """A local service cannot be set up, for a reason the user can act on; the message is one line."""
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def port_is_free(port: int) -> bool:
+    """Whether a server could listen on 127.0.0.1:``port`` now (a listener on any address takes it)."""
+    with socket.socket() as sock:
+        # As servers bind: a recently closed connection's TIME_WAIT does not make the port busy.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def choose_port(setting: str, requested: int | None, preferred: int | None = None) -> int:
+    """The port for a local service: ``requested`` (the value of ``setting``), which must be free; else
+    ``preferred`` when it is free; else any free port.
+
+    :raises ConfigError: the requested port is taken.
+    """
+    if requested is not None:
+        if not port_is_free(requested):
+            raise ConfigError(setting, str(requested), f"expected a free port; 127.0.0.1:{requested} is in use")
+        return requested
+    if preferred is not None and port_is_free(preferred):
+        return preferred
+    return free_port()
 
 
 def _wait(check, what: str, timeout: float = 30.0) -> None:
@@ -55,7 +90,7 @@ def pg_bindir() -> Path:
     for folder in filter(None, candidates):
         if (Path(folder) / "initdb").exists() and (Path(folder) / "pg_ctl").exists():
             return Path(folder)
-    raise RuntimeError(POSTGRES_MISSING)
+    raise SetupError(POSTGRES_MISSING)
 
 
 class LocalPostgres:
@@ -85,6 +120,15 @@ class LocalPostgres:
 
     def is_running(self) -> bool:
         return self.data_dir.joinpath("PG_VERSION").exists() and self._pg_ctl("status", check=False).returncode == 0
+
+    def running_port(self) -> int | None:
+        """The port this data folder's server listens on, when it runs (e.g. an earlier `make up`'s), else None.
+
+        The server itself records it: the fourth line of postmaster.pid, which exists while it runs.
+        """
+        if not self.is_running():
+            return None
+        return int(self.data_dir.joinpath("postmaster.pid").read_text().splitlines()[3])
 
     def _initdb(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -140,6 +184,25 @@ class LocalPostgres:
     def stop(self) -> None:
         if self.is_running():
             self._pg_ctl("stop", "-m", "fast", "-w")
+
+
+def embedded_postgres(data_dir: Path, requested: int | None, preferred: int = PG_PORT) -> LocalPostgres:
+    """The project's PostgreSQL on ``data_dir``: on the port it runs on already, if it runs; else on
+    ``requested`` ($COVID_ETL_PG_PORT), else on ``preferred`` when free, else on a free port.
+
+    :raises ConfigError: ``requested`` is taken, or the server runs already on another port.
+    """
+    server = LocalPostgres(data_dir, port=preferred)
+    running = server.running_port()
+    if running is not None and requested not in (None, running):
+        raise ConfigError(
+            "COVID_ETL_PG_PORT",
+            str(requested),
+            f"the embedded PostgreSQL ({server.data_dir}) runs on port {running} already; "
+            "unset COVID_ETL_PG_PORT, or stop that server first (make down)",
+        )
+    server.port = running or choose_port("COVID_ETL_PG_PORT", requested, preferred)
+    return server
 
 
 @dataclass

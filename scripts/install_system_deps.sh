@@ -1,17 +1,53 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests and `make run` use, when missing: PostgreSQL's server
-# binaries, docker-compose (for its static check) and Chromium (for the dashboard's browser test).
+# Installs the Debian packages named, when missing: `make run` and `make up` need only PostgreSQL's server
+# binaries (postgresql); `make test` also Chromium (chromium: the dashboard's browser tests) and
+# docker-compose (its static check of docker-compose.yaml).
+#
+# Usage: scripts/install_system_deps.sh [--missing] PACKAGE...
+#   --missing   print the missing packages, one a line, and install nothing
+#
+# Installing needs root and apt-get; elsewhere it says what to install, in one line, and exits 1.
 set -euo pipefail
 
+only_list=0
+if [ "${1:-}" = --missing ]; then
+  only_list=1
+  shift
+fi
+
+present() {
+  case "$1" in
+    # Where scripts/devstack.py looks: $PG_BINDIR, Debian's folders, the PATH.
+    postgresql) [[ -n "${PG_BINDIR:-}" && -x "$PG_BINDIR/initdb" ]] || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null ||
+      command -v initdb >/dev/null ;;
+    # Where tests/dashboard/headless_chromium.py looks: $CHROMIUM, the PATH.
+    chromium) [[ -n "${CHROMIUM:-}" && -x "$CHROMIUM" ]] || command -v chromium >/dev/null ;;
+    docker-compose) command -v docker-compose >/dev/null ;;
+    *)
+      echo "install_system_deps.sh: no such package here: $1 (postgresql, chromium, docker-compose)" >&2
+      exit 2
+      ;;
+  esac
+}
+
 missing=()
-compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null || missing+=(postgresql)
-command -v docker-compose >/dev/null || missing+=(docker-compose)
-command -v chromium >/dev/null || missing+=(chromium)
+for package in "$@"; do
+  present "$package" || missing+=("$package")
+done
+if [ "$only_list" -eq 1 ]; then
+  [ ${#missing[@]} -eq 0 ] || printf '%s\n' "${missing[@]}"
+  exit 0
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
-  echo "Missing system packages: ${missing[*]}. Install them with your package manager" >&2
-  echo "(Debian/Ubuntu: sudo apt-get install ${missing[*]}; macOS: brew install postgresql@15 docker-compose chromium)." >&2
+  declare -A brew=([postgresql]=postgresql@15 [chromium]="--cask chromium" [docker-compose]=docker-compose)
+  macos=""
+  for package in "${missing[@]}"; do macos+="${macos:+; }brew install ${brew[$package]}"; done
+  hint=""
+  [[ " ${missing[*]} " == *" postgresql "* ]] && hint=" (or, for make run, set COVID_ETL_DB_URL to a database you have)"
+  echo "Missing system packages: ${missing[*]}. Install them: Debian/Ubuntu: sudo apt-get install ${missing[*]};" \
+    "macOS: $macos$hint." >&2
   exit 1
 fi
 echo "Installing Debian packages: ${missing[*]}"

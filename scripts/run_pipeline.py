@@ -1,16 +1,20 @@
 """`make run`: run the covid_etl DAG once, on local stand-ins unless real services are configured.
 
-- PostgreSQL: $COVID_ETL_DB_URL, or an embedded server whose data stays in .local/pgdata (so the
-  next run is incremental).
+- Settings: every COVID_ETL_* variable is checked first (covid_etl.config); a wrong one stops the run
+  before anything starts, with one line naming it, its value and what is expected (exit status 2).
+- PostgreSQL: $COVID_ETL_DB_URL, which must answer within seconds, or an embedded server whose data
+  stays in .local/pgdata (so the next run is incremental), on the port it runs on already, else
+  $COVID_ETL_PG_PORT, else 54329 when free, else a free port.
 - SNS: the topic in $AIRFLOW_VAR_COVID_ETL_SNS_TOPIC_ARN with your AWS credentials, or moto's server
-  with a topic and a queue subscribed to it, whose messages are printed as `SNS: ...` lines.
+  ($COVID_ETL_SNS_PORT, else a free port) with a topic and a queue subscribed to it, whose messages
+  are printed as `SNS: ...` lines.
 - Sources: pinned to the run's date through GitHub ($COVID_ETL_GITHUB_API_URL / _RAW_URL to use
-  another), or the fixed files in $COVID_ETL_NYT_URL / $COVID_ETL_JHU_URL.
+  another), or the fixed files in $COVID_ETL_NYT_URL / $COVID_ETL_JHU_URL (and _STATES_URL, _COUNTIES_URL).
 - Date: $COVID_ETL_LOGICAL_DATE (YYYY-MM-DD) runs that past day, as a backfill would; else now.
 
-The last line printed is the run's summary as JSON, read from Airflow's metadata database (its last
-task's XCom), so it exists even when the pipeline's database is unreachable; the exit status is
-non-zero when the run failed.
+While the run goes, a line is printed as each task ends (scripts/task_progress.py). The last line printed
+is the run's summary as JSON, read from Airflow's metadata database (its last task's XCom), so it exists
+even when the pipeline's database fails during the run; the exit status is 1 when the run failed.
 """
 
 from __future__ import annotations
@@ -19,21 +23,25 @@ import json
 import os
 import subprocess
 import sys
-from datetime import UTC, date, datetime, time
+import threading
+from datetime import UTC, datetime, time
 from pathlib import Path
 
-from devstack import LocalPostgres, LocalSns, free_port
+from covid_etl import config
+from covid_etl.config import ConfigError
+from devstack import LocalSns, SetupError, choose_port, embedded_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / ".local"
-PG_PORT = 54329
+# How long the given database may take to answer before the run is refused (libpq's minimum is 2 s).
+CONNECT_SECONDS = 5
 
 
-def airflow_environment(db_url: str, sns: LocalSns | None) -> dict[str, str]:
+def airflow_environment(db_url: str, sns: LocalSns | None, local: Path = LOCAL) -> dict[str, str]:
     """The environment that points Airflow at this project, its connections and variables."""
     env = dict(os.environ)
     env.update(
-        AIRFLOW_HOME=str(LOCAL / "airflow"),
+        AIRFLOW_HOME=str(local / "airflow"),
         AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "dags"),
         AIRFLOW__CORE__PLUGINS_FOLDER=str(ROOT / "plugins"),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
@@ -41,7 +49,7 @@ def airflow_environment(db_url: str, sns: LocalSns | None) -> dict[str, str]:
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT / "include"), env.get("PYTHONPATH")])),
         AIRFLOW_CONN_COVID_DB=db_url,
     )
-    env.setdefault("AIRFLOW_VAR_COVID_ETL_STAGING_URI", (LOCAL / "staging").as_uri())
+    env.setdefault("AIRFLOW_VAR_COVID_ETL_STAGING_URI", (local / "staging").as_uri())
     if sns:
         env.update(AIRFLOW_CONN_AWS_DEFAULT=sns.airflow_connection(), AIRFLOW_VAR_COVID_ETL_SNS_TOPIC_ARN=sns.topic_arn)
     return env
@@ -72,13 +80,46 @@ with create_session() as session:
 
 def logical_date() -> datetime:
     """$COVID_ETL_LOGICAL_DATE at 00:00 UTC (a past day, as a backfill runs it), else now."""
-    day = os.environ.get("COVID_ETL_LOGICAL_DATE")
+    day = config.setting("COVID_ETL_LOGICAL_DATE")
     if day:
-        return datetime.combine(date.fromisoformat(day), time(), tzinfo=UTC)
+        return datetime.combine(day, time(), tzinfo=UTC)
     return datetime.now(UTC)
 
 
-def run_summary(env: dict[str, str], at: datetime) -> dict:
+def check_database(url: str, timeout: int = CONNECT_SECONDS) -> None:
+    """Connect to the database at ``url`` once, so that one that cannot be reached stops the run at once.
+
+    :raises ConfigError: naming the host and port, when no connection was had within about ``timeout`` s.
+    """
+    import psycopg
+
+    host, port = config.database_address(url)
+    outcome: list[BaseException | None] = []
+
+    def connect() -> None:
+        try:
+            psycopg.connect(url, connect_timeout=timeout).close()
+            outcome.append(None)
+        except psycopg.Error as exc:
+            outcome.append(exc)
+
+    # In a thread of its own, since connect_timeout does not bound the host name's lookup.
+    attempt = threading.Thread(target=connect, daemon=True)
+    attempt.start()
+    attempt.join(timeout + 1)
+    if outcome == [None]:
+        return
+    reason = _reason(outcome[0]) if outcome else f"no answer within {timeout} s"
+    raise ConfigError("COVID_ETL_DB_URL", url, f"cannot connect to PostgreSQL at {host}:{port}: {reason}")
+
+
+def _reason(error: BaseException) -> str:
+    """libpq's first line, without the 'connection to server at "host", port N failed: ' the caller says itself."""
+    lines = str(error).strip().splitlines()
+    return lines[0].rsplit(" failed: ", 1)[-1] if lines else type(error).__name__
+
+
+def run_summary(env: dict[str, str], at: datetime, local: Path = LOCAL) -> dict:
     """What report_run concluded about this process's own run (by its logical date)."""
     done = subprocess.run([sys.executable, "-c", READ_SUMMARY, at.isoformat()], env=env, capture_output=True, text=True)
     found = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else {}
@@ -90,25 +131,66 @@ def run_summary(env: dict[str, str], at: datetime) -> dict:
         "updated": 0,
         "unchanged": 0,
         "run_id": found.get("run_id"),
-        "error": "the run ended before report_run summed it up; see " + str(LOCAL / "last-run.log"),
+        "error": "the run ended before report_run summed it up; see " + str(local / "last-run.log"),
     }
 
 
-def main() -> int:
-    LOCAL.mkdir(exist_ok=True)
-    db_url = os.environ.get("COVID_ETL_DB_URL")
-    postgres = None if db_url else LocalPostgres(LOCAL / "pgdata", port=PG_PORT)
-    sns = None if os.environ.get("AIRFLOW_VAR_COVID_ETL_SNS_TOPIC_ARN") else LocalSns(free_port())
+def run_dag(airflow: str, env: dict[str, str], at: datetime, log_file: Path) -> int:
+    """`airflow dags test` for ``at``, its output in ``log_file``, a line on stdout as each task ends;
+    returns the command's exit status."""
+    progress = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("task_progress.py")), config.DAG_ID, at.isoformat()],
+        env=env,
+        stdin=subprocess.PIPE,
+    )
+    try:
+        with log_file.open("w") as log:
+            outcome = subprocess.run(
+                [airflow, "dags", "test", config.DAG_ID, at.isoformat()], env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+    finally:
+        progress.stdin.close()  # its signal to report what is left and stop
+        try:
+            progress.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            progress.kill()
+    return outcome.returncode
+
+
+def main(local: Path = LOCAL) -> int:
+    """`make run` with its state (embedded database, Airflow home, log) under ``local``."""
+    errors = config.setting_errors(os.environ)
+    for error in errors:
+        print(f"make run: {error}", file=sys.stderr)
+    if errors:
+        return 2
+    local.mkdir(exist_ok=True)
+    db_url = config.setting("COVID_ETL_DB_URL")
+    at = logical_date()
+    pg_port = config.setting("COVID_ETL_PG_PORT")
+    try:
+        postgres = None if db_url else embedded_postgres(local / "pgdata", pg_port)
+        if os.environ.get("AIRFLOW_VAR_COVID_ETL_SNS_TOPIC_ARN"):
+            sns = None
+        else:
+            sns = LocalSns(choose_port("COVID_ETL_SNS_PORT", config.setting("COVID_ETL_SNS_PORT")))
+        if db_url:
+            check_database(db_url)
+    except (ConfigError, SetupError) as error:
+        print(f"make run: {error}", file=sys.stderr)
+        return 2
     started_postgres = False
     try:
         if postgres:
             started_postgres = not postgres.is_running()
+            if started_postgres and pg_port is None and postgres.port != config.PG_PORT:
+                print(f"Port {config.PG_PORT} is in use: the embedded PostgreSQL takes {postgres.port}", flush=True)
             db_url = postgres.start() if started_postgres else postgres.url
             print(f"Embedded PostgreSQL: {db_url} (data in {postgres.data_dir})", flush=True)
         if sns:
             sns.start()
             print(f"Local SNS endpoint: {sns.endpoint_url}, topic {sns.topic_arn}", flush=True)
-        env = airflow_environment(db_url, sns)
+        env = airflow_environment(db_url, sns, local)
         # One run, one answer: no Airflow-level retries (the HTTP client still retries 5xx and
         # connection errors), so an unreachable source fails in seconds, not after 14 min of back-off.
         env.setdefault("COVID_ETL_TASK_RETRIES", "0")
@@ -117,25 +199,21 @@ def main() -> int:
         env.setdefault("COVID_ETL_RUN_DEADLINE_MINUTES", "0")
         airflow = str(Path(sys.executable).with_name("airflow"))
         subprocess.run([airflow, "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
-        at = logical_date()
-        log_file = LOCAL / "last-run.log"
-        print(f"Running `airflow dags test covid_etl {at.isoformat()}` (log: {log_file}) ...", flush=True)
-        with log_file.open("w") as log:
-            outcome = subprocess.run(
-                [airflow, "dags", "test", "covid_etl", at.isoformat()], env=env, stdout=log, stderr=subprocess.STDOUT
-            )
-        if outcome.returncode != 0:
+        log_file = local / "last-run.log"
+        print(f"Running `airflow dags test {config.DAG_ID} {at.isoformat()}` (log: {log_file}) ...", flush=True)
+        returncode = run_dag(airflow, env, at, log_file)
+        if returncode != 0:
             print("".join(log_file.read_text(errors="replace").splitlines(keepends=True)[-30:]), flush=True)
         for message in sns.received() if sns else []:
             print("SNS: " + json.dumps(message), flush=True)
-        summary = run_summary(env, at)
+        summary = run_summary(env, at, local)
     finally:
         if sns:
             sns.stop()
         if postgres and started_postgres:
             postgres.stop()
     print(json.dumps(summary))
-    return 0 if summary["status"] in ("success", "skipped") and outcome.returncode == 0 else 1
+    return 0 if summary["status"] in ("success", "skipped") and returncode == 0 else 1
 
 
 if __name__ == "__main__":

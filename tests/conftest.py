@@ -221,15 +221,15 @@ def run_pinned(airflow_metadata_db, pipeline_env, github):
 
 
 @pytest.fixture
-def make_run(db_url, http_server, tmp_path):
-    """Run `make run`'s driver on this test's database: on fixture files when given (unpinned), else
-    pinned through whatever GitHub ``extra`` names; return (exit code, output lines)."""
+def make_run_env(db_url, http_server, tmp_path):
+    """The environment of `make run`'s driver on this test's database: on fixture files when given (unpinned),
+    else pinned through whatever GitHub ``extra`` names."""
 
-    def run(nyt: str | None, jhu: str | None = "jhu/combined-us-through-2021-09.csv", **extra: str):
+    def environment(nyt: str | None, jhu: str | None = "jhu/combined-us-through-2021-09.csv", **extra: str):
         env = {
             **os.environ,
             "COVID_ETL_DB_URL": db_url,
-            "PYTHONPATH": str(ROOT / "scripts"),
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "include"), str(ROOT / "scripts")]),
             "AIRFLOW_VAR_COVID_ETL_STAGING_URI": (tmp_path / "staging").as_uri(),
             "COVID_ETL_DATASETS": "national",
             **extra,
@@ -240,8 +240,21 @@ def make_run(db_url, http_server, tmp_path):
             env["COVID_ETL_JHU_URL"] = http_server.url(f"files/{jhu}")
         for name in ("AIRFLOW_HOME", "AIRFLOW_CONN_COVID_DB", "AIRFLOW_VAR_COVID_ETL_SNS_TOPIC_ARN"):
             env.pop(name, None)
+        return env
+
+    return environment
+
+
+@pytest.fixture
+def make_run(make_run_env):
+    """Run `make run`'s driver (in make_run_env's environment); return (exit code, output lines)."""
+
+    def run(nyt: str | None, jhu: str | None = "jhu/combined-us-through-2021-09.csv", **extra: str):
         done = subprocess.run(
-            [sys.executable, str(ROOT / "scripts" / "run_pipeline.py")], env=env, capture_output=True, text=True
+            [sys.executable, str(ROOT / "scripts" / "run_pipeline.py")],
+            env=make_run_env(nyt, jhu, **extra),
+            capture_output=True,
+            text=True,
         )
         return done.returncode, done.stdout.strip().splitlines()
 

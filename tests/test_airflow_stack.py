@@ -11,7 +11,7 @@ import urllib.request
 import psycopg
 import pytest
 
-from airflow_stack import USERNAME, AirflowStack
+from airflow_stack import USERNAME, AirflowStack, stack_from_environment
 from devstack import free_port
 
 
@@ -98,11 +98,12 @@ def test_shows_covid_etl_unpaused_and_runs_it_on_request(stack, token, http_serv
 
 
 def test_down_stops_everything_it_started(tmp_path, http_server):
-    stack = AirflowStack(
-        state_dir=tmp_path / "stack", pg_data=tmp_path / "pgdata", api_port=free_port(), pg_port=free_port()
-    ).up()
+    # As `make up` starts it, on the ports its settings ask for (free ones: another stack may be up).
+    ports = {name: str(free_port()) for name in ("COVID_ETL_API_PORT", "COVID_ETL_PG_PORT", "COVID_ETL_SNS_PORT")}
+    stack = stack_from_environment(ports, tmp_path).up()
+    assert [str(port) for port in (stack.api_port, stack.pg_port, stack.sns_port)] == list(ports.values())
     stack.down()
-    for port in (stack.api_port, stack.pg_port):
+    for port in (stack.api_port, stack.pg_port, stack.sns_port):
         with socket.socket() as probe:
             assert probe.connect_ex(("127.0.0.1", port)) != 0
     assert not (tmp_path / "stack" / "state.json").exists()

@@ -19,6 +19,8 @@ import pytest
 import yaml
 from moto.server import ThreadedMotoServer
 
+from covid_etl.config import SETTINGS
+
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yaml"
 DOCKERFILE = ROOT / "docker" / "Dockerfile"
@@ -249,6 +251,13 @@ def resolved_settings(tmp_path_factory):
 def test_every_airflow_service_gets_the_connections_and_the_variable(service):
     names = {"AIRFLOW_CONN_COVID_DB", "AIRFLOW_CONN_AWS_DEFAULT", "AIRFLOW_VAR_COVID_ETL_SNS_TOPIC_ARN"}
     assert names <= environment(service).keys()
+
+
+@pytest.mark.parametrize("service", service_params(AIRFLOW_SERVICES))
+def test_every_airflow_service_is_passed_every_setting_the_dag_and_its_tasks_read(service):
+    read_in_airflow = {name for name, known in SETTINGS.items() if {"the DAG", "its tasks"} & set(known.read_by)}
+    passed_through = {name for name, value in environment(service).items() if value is None}
+    assert read_in_airflow and read_in_airflow <= passed_through
 
 
 def networks(service: str) -> set[str]:

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
+import pytest
+from task_progress import task_line
 
-from devstack import free_port
 from oracle import independent_merge, stored_table
+from support import ROOT
 
 
 def test_prints_the_sns_messages_and_a_json_summary_across_versions(make_run, db_url):
@@ -83,20 +89,6 @@ def test_a_later_day_then_an_earlier_one_keeps_the_later_publications_and_report
     assert {day: (cases, deaths, recovered) for day, cases, deaths, recovered in between} == earlier
 
 
-def test_an_unreachable_database_still_runs_the_dag_and_fails_it_naming_the_database(make_run):
-    closed = f"postgresql://covid@127.0.0.1:{free_port()}/covid"  # nothing listens there
-    code, lines = make_run("real/nyt-us-2020-08-13.csv", COVID_ETL_DB_URL=closed)
-    summary = json.loads(lines[-1])
-    assert code == 1 and summary["status"] == "failed" and summary["run_id"]
-    assert "covid_db" in summary["error"] and "127.0.0.1" in summary["error"], summary
-    failures = [json.loads(line.removeprefix("SNS: ")) for line in lines if line.startswith("SNS: ")]
-    assert failures and {m["subject"] for m in failures} <= {
-        "covid_etl failed in upsert_days",
-        "covid_etl failed in publish_dashboard",
-    }, failures  # each task that needs the database fails on its own and says so
-    assert all("database connection covid_db unreachable" in m["message"] for m in failures)
-
-
 def test_two_runs_at_once_on_one_database_each_report_their_own_run(make_run, db_url):
     nyt, jhu = "real/nyt-us-2023-01-24.csv", "real/jhu-combined-2021-03-17.csv"
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -110,3 +102,49 @@ def test_two_runs_at_once_on_one_database_each_report_their_own_run(make_run, db
     with psycopg.connect(db_url) as conn:
         recorded = conn.execute("SELECT run_id, rows_inserted FROM etl_runs WHERE dataset = 'national'").fetchall()
     assert sorted(recorded) == sorted((s["run_id"], s["inserted"]) for s in summaries)
+
+
+# scripts/task_progress.py's line: task, state, duration (none for a task that never ran), counts.
+TASK_LINE = re.compile(
+    r"  ([\w.]+) +(success|failed|skipped|upstream_failed|up_for_retry|removed)(?: +([\d.]+) s)?(?:  (.+))?"
+)
+
+
+def test_prints_a_line_as_each_task_ends_with_its_state_duration_and_counts(make_run_env):
+    from airflow.dag_processing.dagbag import DagBag
+
+    env = make_run_env("real/nyt-us-2022-04-19.csv")
+    # jhu.fetch waits 8 s for its file: the lines of the tasks before it must not wait for the run's end.
+    env["COVID_ETL_JHU_URL"] = env["COVID_ETL_JHU_URL"].replace("/files/", "/slow/8/")
+    run = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "run_pipeline.py")], env=env, stdout=subprocess.PIPE, text=True
+    )
+    arrived = [(time.monotonic(), line.rstrip("\n")) for line in run.stdout]
+    assert run.wait() == 0, arrived
+    ended = [(at, match) for at, line in arrived if (match := TASK_LINE.fullmatch(line))]
+    line = {match[1]: match for _, match in ended}
+    at = {match[1]: when for when, match in ended}
+
+    dag = DagBag(dag_folder=str(ROOT / "dags")).dags["covid_etl"]
+    assert sorted(match[1] for _, match in ended) == sorted(dag.task_ids)  # one line for each task
+    merged = "rows=609 inserted=609 updated=0 unchanged=0 stale=0 deleted=0"
+    assert line["national.merge"].group(2, 4) == ("success", merged)
+    assert line["states.fetch"].group(2, 3, 4) == ("skipped", None, None)  # a national-only run
+    assert line["jhu.fetch"][2] == "success" and float(line["jhu.fetch"][3]) >= 8
+    assert at["jhu.fetch"] - at["jhu.resolve"] > 5
+    assert json.loads(arrived[-1][1])["status"] == "success"
+
+
+@pytest.mark.parametrize(
+    "value, shown",
+    [
+        pytest.param({"inserted": 3, "updated": 0, "dataset": "states"}, "inserted=3 updated=0", id="counts-in-order"),
+        pytest.param({"updated": 1, "bytes": 20, "rows": True}, "bytes=20 updated=1", id="no-booleans"),
+        pytest.param({"files": {"rows": 5}}, "", id="top-level-only"),
+        pytest.param(["a list"], "", id="not-a-dict"),
+        pytest.param(None, "", id="no-return-value"),
+    ],
+)
+def test_a_task_line_shows_the_whole_numbers_its_return_value_counts(value, shown):
+    line = task_line("load_states", -1, "success", 1.5, value)
+    assert line.split() == ["load_states", "success", "1.5", "s", *shown.split()]
