@@ -16,6 +16,7 @@ same as a JSON line; or the error, and the command exits non-zero once every fil
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -164,6 +165,11 @@ def check_dataset(dataset: Dataset) -> list[str]:
 
 
 def main() -> int:
+    errors = config.setting_errors(os.environ)
+    for error in errors:  # a wrong URL setting: one line, before any download
+        print(f"make check-sources: {error}", file=sys.stderr)
+    if errors:
+        return 2
     outcomes = [outcome for dataset in DATASETS.values() for outcome in check_dataset(dataset)]
     return 1 if FAILED in outcomes else 0
 
