@@ -181,9 +181,10 @@ class LocalPostgres:
                 conn.execute(f'CREATE DATABASE "{name}"')
         return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
 
-    def stop(self) -> None:
+    def stop(self, *, immediately: bool = False) -> None:
+        """Stop the server: cleanly (its sessions rolled back), or ``immediately``, as a crash would."""
         if self.is_running():
-            self._pg_ctl("stop", "-m", "fast", "-w")
+            self._pg_ctl("stop", "-m", "immediate" if immediately else "fast", "-w")
 
 
 def embedded_postgres(data_dir: Path, requested: int | None, preferred: int = PG_PORT) -> LocalPostgres:

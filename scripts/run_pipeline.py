@@ -24,9 +24,11 @@ import os
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, time
 from pathlib import Path
 
+import local_runs
 from covid_etl import config
 from covid_etl.config import ConfigError
 from devstack import LocalSns, SetupError, choose_port, embedded_postgres
@@ -37,8 +39,11 @@ LOCAL = ROOT / ".local"
 CONNECT_SECONDS = 5
 
 
-def airflow_environment(db_url: str, sns: LocalSns | None, local: Path = LOCAL) -> dict[str, str]:
-    """The environment that points Airflow at this project, its connections and variables."""
+def airflow_environment(
+    db_url: str, sns: LocalSns | None, local: Path = LOCAL, staging: Path | None = None
+) -> dict[str, str]:
+    """The environment that points Airflow at this project, its connections and variables (the staging
+    store: ``staging``, else .local/staging, unless the Variable is set already)."""
     env = dict(os.environ)
     env.update(
         AIRFLOW_HOME=str(local / "airflow"),
@@ -49,7 +54,7 @@ def airflow_environment(db_url: str, sns: LocalSns | None, local: Path = LOCAL) 
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT / "include"), env.get("PYTHONPATH")])),
         AIRFLOW_CONN_COVID_DB=db_url,
     )
-    env.setdefault("AIRFLOW_VAR_COVID_ETL_STAGING_URI", (local / "staging").as_uri())
+    env.setdefault("AIRFLOW_VAR_COVID_ETL_STAGING_URI", (staging or local / "staging").as_uri())
     if sns:
         env.update(AIRFLOW_CONN_AWS_DEFAULT=sns.airflow_connection(), AIRFLOW_VAR_COVID_ETL_SNS_TOPIC_ARN=sns.topic_arn)
     return env
@@ -165,6 +170,13 @@ def main(local: Path = LOCAL) -> int:
     if errors:
         return 2
     local.mkdir(exist_ok=True)
+    for killed in local_runs.unfinished(local):
+        print(
+            f"make run: the run of {killed.logical_date} started at {killed.started_at} did not finish"
+            f" (its process {killed.pid} is gone): ending what it left running and removing its staged files",
+            flush=True,
+        )
+        local_runs.end(local, killed)
     db_url = config.setting("COVID_ETL_DB_URL")
     at = logical_date()
     pg_port = config.setting("COVID_ETL_PG_PORT")
@@ -180,6 +192,7 @@ def main(local: Path = LOCAL) -> int:
         print(f"make run: {error}", file=sys.stderr)
         return 2
     started_postgres = False
+    run = local_runs.begin(local, logical_date=at)
     try:
         if postgres:
             started_postgres = not postgres.is_running()
@@ -189,8 +202,9 @@ def main(local: Path = LOCAL) -> int:
             print(f"Embedded PostgreSQL: {db_url} (data in {postgres.data_dir})", flush=True)
         if sns:
             sns.start()
+            local_runs.record(local, replace(run, sns_pid=sns.process.pid if sns.process else None))
             print(f"Local SNS endpoint: {sns.endpoint_url}, topic {sns.topic_arn}", flush=True)
-        env = airflow_environment(db_url, sns, local)
+        env = airflow_environment(db_url, sns, local, Path(run.staging))
         # One run, one answer: no Airflow-level retries (the HTTP client still retries 5xx and
         # connection errors), so an unreachable source fails in seconds, not after 14 min of back-off.
         env.setdefault("COVID_ETL_TASK_RETRIES", "0")
@@ -212,6 +226,7 @@ def main(local: Path = LOCAL) -> int:
             sns.stop()
         if postgres and started_postgres:
             postgres.stop()
+        local_runs.end(local, run)
     print(json.dumps(summary))
     return 0 if summary["status"] in ("success", "skipped") and returncode == 0 else 1
 
