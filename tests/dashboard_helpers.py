@@ -37,34 +37,85 @@ def connect(url: str):
     return psycopg.connect(url, autocommit=True)
 
 
-def load_national(
-    url: str, days: Sequence[Day], folder: Path, *, at: datetime, commit: str, run_id: str = "test"
-) -> None:
-    """Load ``days`` as the pipeline does: a NYT us.csv and a JHU combined file (its US rows) of them,
-    committed at ``at``, each through the loader, then the national merge into covid_us_daily.
+# The real national files of tests/fixtures/real, and when each was published (the JHU times are the
+# real commits'; NYT's are not recorded: the day after the file's last date, at noon, as in fake_github.py).
+NYT_VERSIONS = {
+    "real/nyt-us-2020-08-13.csv": datetime(2020, 8, 14, 12, tzinfo=UTC),
+    "real/nyt-us-2022-04-19.csv": datetime(2022, 4, 20, 12, tzinfo=UTC),
+    "real/nyt-us-2023-01-24.csv": datetime(2023, 1, 25, 12, tzinfo=UTC),
+}
+JHU_VERSIONS = {
+    "real/jhu-combined-2020-12-14.csv": datetime(2020, 12, 14, 6, 7, 45, tzinfo=UTC),
+    "real/jhu-combined-2021-03-17.csv": datetime(2021, 3, 17, 6, 9, 33, tzinfo=UTC),
+}
 
-    A recovered count of None is written as JHU writes "not reported", a 0 (after an earlier positive
-    one, which the loader's step turns into NULL)."""
+
+# The real vintages of NYT's state and county files, and when each was published.
+STATE_VINTAGES = {
+    "real/nyt-us-states-2020-07-19.csv": datetime(2020, 7, 20, 1, tzinfo=UTC),
+    "real/nyt-us-states-2021-03-15.csv": datetime(2021, 3, 16, 1, tzinfo=UTC),
+}
+COUNTY_VINTAGES = {
+    "real/nyt-us-counties-2020-03-28.csv": datetime(2020, 3, 29, 1, tzinfo=UTC),
+    "real/nyt-us-counties-2020-03-31.csv": datetime(2020, 4, 1, 1, tzinfo=UTC),
+}
+
+
+def load_fixture(url: str, dataset: str, name: str, folder: Path, *, at: datetime, run_id: str = "test"):
+    """Load a fixture file as a publication of ``dataset`` committed at ``at``, through the real loader."""
+    from loads import fixture_file, load_file
+
+    commit = f"{dataset}-{at:%Y%m%d%H%M%S}"
+    return load_file(url, dataset, fixture_file(name, folder), at=at, commit=commit, run_id=run_id)
+
+
+def merge(url: str, *, nyt_at: datetime, jhu_at: datetime, run_id: str = "test") -> None:
+    """The national merge into covid_us_daily, as the DAG's national.merge task runs it."""
     import psycopg
-    from loads import load_file
 
     from covid_etl.load.national import merge_national
     from covid_etl.records import Publication
     from covid_etl.sources.specs import DATASETS
 
-    nyt = folder / f"nyt-{commit}.csv"
+    publications = {
+        name: Publication(name, DATASETS[name].whole_file.path, "file://", at, f"{name}-{at:%Y%m%d%H%M%S}")
+        for name, at in (("nyt", nyt_at), ("jhu", jhu_at))
+    }
+    with psycopg.connect(url) as conn:
+        merge_national(conn, run_id=run_id, started_at=datetime.now(UTC), publications=publications)
+
+
+def load_national(url: str, days: Sequence[Day], folder: Path, *, at: datetime, run_id: str = "test") -> None:
+    """Load ``days`` as the pipeline does: a NYT us.csv and a JHU combined file (its US rows) of them,
+    committed at ``at``, each through the loader, then the national merge into covid_us_daily.
+
+    A recovered count of None is written as JHU writes "not reported", a 0 (after an earlier positive
+    one, which the loader's step turns into NULL)."""
+    from loads import load_file
+
+    nyt = folder / f"nyt-{at:%Y%m%d%H%M%S}.csv"
     nyt.write_text("date,cases,deaths\n" + "".join(f"{d.date},{d.cases},{d.deaths}\n" for d in days))
-    jhu = folder / f"jhu-{commit}.csv"
+    jhu = folder / f"jhu-{at:%Y%m%d%H%M%S}.csv"
     jhu.write_text(
         "Date,Country/Region,Province/State,Confirmed,Recovered,Deaths\n"
         + "".join(f"{d.date},US,,{d.cases},{d.recovered or 0},{d.deaths}\n" for d in days)
     )
-    publications = {}
     for name, path in (("nyt", nyt), ("jhu", jhu)):
-        load_file(url, name, path, at=at, commit=f"{name}-{commit}", run_id=run_id)
-        publications[name] = Publication(name, DATASETS[name].whole_file.path, path.as_uri(), at, f"{name}-{commit}")
-    with psycopg.connect(url) as conn:
-        merge_national(conn, run_id=run_id, started_at=at, publications=publications)
+        load_file(url, name, path, at=at, commit=f"{name}-{at:%Y%m%d%H%M%S}", run_id=run_id)
+    merge(url, nyt_at=at, jhu_at=at, run_id=run_id)
+
+
+def publish_with_dag_test() -> str:
+    """Publish what the covid_db connection holds as the DAG does: a real dag.test() run in which only
+    publish_dashboard (and report_run after it) execute; the tasks before them are marked successful
+    without running. The document lands in Airflow's metadata database; returns the run's id."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    dag = DagBag(dag_folder=str(ROOT / "dags")).dags["covid_etl"]
+    dag_run = dag.test(mark_success_pattern=r"(?!publish_dashboard$|report_run$).*")
+    states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
+    assert states["publish_dashboard"] == "success", states
+    return dag_run.run_id
 
 
 def insert_run(url: str, run_id: str, status: str, started_at: datetime, **columns) -> None:

@@ -14,7 +14,7 @@ import pytest
 from dashboard_helpers import JHU_FIXTURE, NYT_FIXTURE, ONE_DAY, Day, expected_derived, synthetic_days
 
 from covid_dashboard.data import PAYLOAD_VERSION, Publication, dashboard_from_payload
-from covid_etl.publish.dashboard import build_payload
+from covid_etl.publish.dashboard import build_payload, daily_columns
 from oracle import independent_merge
 
 PUBLISHED = Publication(run_id="manual__test", published_at=datetime(2026, 5, 2, 3, 4, tzinfo=UTC))
@@ -103,3 +103,14 @@ def test_a_document_of_another_version_is_refused_not_misread():
     payload = build_payload(days=[], runs=[], last_success_at=None, run_id="r")
     with pytest.raises(ValueError, match=f"this plugin reads {PAYLOAD_VERSION}"):
         dashboard_from_payload({**payload, "version": PAYLOAD_VERSION + 1}, PUBLISHED)
+
+
+def test_the_published_columns_hold_a_null_in_every_column_on_a_missing_day():
+    rows = [(date(2020, 3, 1), 1, 0, 0), (date(2020, 3, 3), 5, 1, None)]
+
+    assert daily_columns(rows) == {
+        "first_date": "2020-03-01",
+        "cases": [1, None, 5],
+        "deaths": [0, None, 1],
+        "recovered": [0, None, None],
+    }
