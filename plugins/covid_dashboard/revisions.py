@@ -166,7 +166,7 @@ def _area_row(area: Area, revision: Revision, times: int) -> str:
         shown = f'<a href="{_link(area, revision.day, "area-trace")}">{shown}</a>'
     return (
         f'<tr data-date="{revision.day.isoformat()}" data-published-at="{at.isoformat()}">'
-        f'<td>{shown}</td><td><time datetime="{at.isoformat()}">{format_time(at)}</time></td>'
+        f'<td>{shown}</td><td><time datetime="{at.isoformat()}" title="{at.isoformat()}">{format_time(at)}</time></td>'
         f"<td>{_commit(revision.commit)}</td>{_change(*revision.cases)}{_change(*revision.deaths)}</tr>"
     )
 
