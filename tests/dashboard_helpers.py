@@ -7,6 +7,8 @@ would be ambiguous.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -59,6 +61,38 @@ COUNTY_VINTAGES = {
     "real/nyt-us-counties-2020-03-28.csv": datetime(2020, 3, 29, 1, tzinfo=UTC),
     "real/nyt-us-counties-2020-03-31.csv": datetime(2020, 4, 1, 1, tzinfo=UTC),
 }
+
+
+NEW_YORK_CITY = ("New York", "New York City")
+WESTCHESTER = ("New York", "Westchester")
+# Earlier publications of tests/fixtures/counties/us-counties.csv, for the browser test's revisions view
+# (tests/e2e/dashboard/conftest.py): New York City's counts of 2020-03-13 and 2020-03-14 lower, raised
+# in two steps to the fixture's (each date revised twice, deaths once), and Westchester's of 2020-03-14
+# lower once. Per publication, the (cases, deaths) taken off a key's values in the fixture.
+EARLIER_COUNTY_PUBLICATIONS = (
+    {
+        ("2020-03-13", *NEW_YORK_CITY): (12, 0),
+        ("2020-03-14", *NEW_YORK_CITY): (15, 1),
+        ("2020-03-14", *WESTCHESTER): (5, 0),
+    },
+    {
+        ("2020-03-13", *NEW_YORK_CITY): (4, 0),
+        ("2020-03-14", *NEW_YORK_CITY): (7, 0),
+    },
+)
+
+
+def earlier_county_version(text: str, lowered: dict[tuple[str, str, str], tuple[int, int]]) -> str:
+    """The county file with the given keys' cases and deaths lowered."""
+    rows = list(csv.DictReader(io.StringIO(text)))
+    for row in rows:
+        cases, deaths = lowered.get((row["date"], row["state"], row["county"]), (0, 0))
+        row["cases"], row["deaths"] = int(row["cases"]) - cases, int(row["deaths"]) - deaths
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
 
 
 def load_fixture(url: str, dataset: str, name: str, folder: Path, *, at: datetime, run_id: str = "test"):
