@@ -227,3 +227,60 @@ def test_the_document_of_every_real_fixture_is_far_below_a_megabyte(dashboard_db
     # well below a megabyte.
     assert size < 256 * 1024, size
     assert len(payload["counties"]) == 2167 and payload["revisions"]["states"]["total"] == 159
+
+
+def write_csv(path, header: list[str], rows) -> None:
+    with path.open("w", newline="") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def test_the_document_of_every_county_and_2000_revisions_of_each_dataset_stays_under_a_megabyte(dashboard_db, tmp_path):
+    # Every cap a full series reaches, through the real loader: all 3,231 counties of the reference table
+    # on the latest date (the counties table), states over 1,160 days (the map's 166 weeks), and more
+    # revisions of each than the 2,000 the document keeps, each with a 40-character commit as GitHub's;
+    # the national series is the real files'. (The national history's own cap, 20,000 entries, is not
+    # reached by the real files: see docs/dashboard.md.)
+    from covid_etl.publish.population import populations
+
+    by_state, by_county = populations()
+    last = date(2023, 3, 23)
+    state_days = [last - timedelta(days=k) for k in reversed(range(1160))]
+    county_days = [last - timedelta(days=k) for k in reversed(range(8))]
+    for number, raise_by in enumerate((0, 1)):
+        at = datetime(2023, 3, 24 + number, 12, tzinfo=UTC)
+        commit = f"{number:040x}"
+        states = tmp_path / f"us-states-{number}.csv"
+        write_csv(
+            states,
+            ["date", "state", "fips", "cases", "deaths"],
+            # The second publication revises the last 40 days of every state: 2,240 revisions.
+            ((d, s, "", 10_000_000 + k + (raise_by if k >= 1120 else 0), 100_000) for k, d in enumerate(state_days)
+             for s in sorted(by_state)),
+        )  # fmt: skip
+        load_file(dashboard_db, "states", states, at=at, commit=commit)
+        counties = tmp_path / f"us-counties-{number}.csv"
+        write_csv(
+            counties,
+            ["date", "county", "state", "fips", "cases", "deaths"],
+            # ... and the last day of every county: 3,231 revisions.
+            ((d, c, s, "", 1_000_000 + k + (raise_by if k == 7 else 0), 10_000) for k, d in enumerate(county_days)
+             for s, c in sorted(by_county)),
+        )  # fmt: skip
+        load_file(dashboard_db, "counties", counties, at=at, commit=commit)
+    for name, at in NYT_VERSIONS.items():
+        load_fixture(dashboard_db, "nyt", name, tmp_path, at=at)
+    for name, at in JHU_VERSIONS.items():
+        load_fixture(dashboard_db, "jhu", name, tmp_path, at=at)
+    merge(dashboard_db, nyt_at=max(NYT_VERSIONS.values()), jhu_at=max(JHU_VERSIONS.values()))
+
+    payload = publish(psycopg.connect, dashboard_db)
+    size = len(json.dumps(payload))
+
+    assert (payload["revisions"]["states"]["total"], payload["revisions"]["counties"]["total"]) == (2240, 3231)
+    assert [len(payload["revisions"][name]["rows"]) for name in ("states", "counties")] == [MAX_REVISIONS] * 2
+    assert len(payload["counties"]) == len(by_county) == 3231 and len(payload["states"]["dates"]) == 166
+    # 854 kB, of which the revisions 564 kB (docs/dashboard.md): under the megabyte an XCom should stay
+    # below (docs/adr/0006-xcom-budget.md).
+    assert size < 1_000_000, size
