@@ -194,7 +194,7 @@ def dashboard(stack, loaded, tmp_path_factory):
         revisions = browser.evaluate(EXTRACT_REVISIONS)
         revisions["url"] = browser.evaluate("location.href")
         revisions["axes"] = browser.evaluate(AXES)
-        browser.evaluate("document.getElementById('revisions').scrollIntoView()")
+        browser.evaluate("document.getElementById('revisions-view').scrollIntoView()")
         browser.screenshot(SCREENSHOTS / "revisions.png")
     return {"nav": nav, "page_url": page_url, "screenshot": screenshot, "revisions_view": revisions, **seen}
 
