@@ -56,8 +56,9 @@ def _picker(history: History, revisions: AreaRevisions, area: Area, as_of: datet
         chosen = " selected" if choice == area else ""
         return f'<option value="{escape(choice.param)}"{chosen}>{escape(text)}</option>'
 
+    # A day revised by three publications is three revisions, as for states and counties.
     national = sum(revised for _, revised in history.revision_counts())
-    options = [option(NATIONAL, f"United States, national series ({_plural(national, 'revised day')})")]
+    options = [option(NATIONAL, f"United States, national series ({_plural(national, 'revision')})")]
     states = revisions.counts("state")
     if states:
         options.append('<optgroup label="States">')
@@ -148,7 +149,7 @@ def _area(revisions: AreaRevisions, area: Area, day: date | None) -> str:
     rows = "".join(_area_row(area, revision, times_revised[revision.day]) for revision in listed)
     summary = (
         f"{_plural(len(listed), 'revision')} of {_plural(len(times_revised), 'date')} in the document, newest "
-        "first. Each is a publication that changed the date's cumulative counts (old → new)."
+        "publication first. Each is a publication that changed the date's cumulative counts (old → new)."
     )
     table = (
         f'<h3 id="area-title">Revisions of {escape(area.label)}</h3><p class="meta">{summary}</p>'

@@ -105,7 +105,7 @@ def test_the_control_offers_the_national_series_and_each_state_and_county_with_r
     offered = options(page("national"), "area")
 
     assert [(o.group, o.value, o.text, o.selected) for o in offered] == [
-        (None, "national", "United States, national series (1 revised day)", True),
+        (None, "national", "United States, national series (1 revision)", True),
         ("States", "state:Virgin Islands", "Virgin Islands (1 revision)", False),
         ("States", "state:Wisconsin", "Wisconsin (2 revisions)", False),
         ("Counties of New Mexico", "county:New Mexico:Doña Ana", "Doña Ana, New Mexico (1 revision)", False),
