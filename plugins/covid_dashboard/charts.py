@@ -15,6 +15,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from html import escape
 
+from covid_dashboard.text import distinct_time_format
+
 Value = int | float | None
 
 WIDTH = 640
@@ -317,15 +319,15 @@ def render_step_chart(
 
 
 def _step_x_axis(first: datetime, last: datetime, x, before_x: float | None) -> Iterator[str]:
-    """The first and last publication's time under their points (to the minute, in UTC, when they fall
-    within a day of each other), and "before" at the left edge when the chart starts with that step."""
-    when = "%Y-%m-%d" if last - first >= timedelta(days=1) else "%Y-%m-%d %H:%M UTC"
+    """The first and last publication's time under their points (the day, or to the minute or second in
+    UTC when that is what tells them apart), and "before" at the left edge when the chart starts with
+    that step."""
+    when = distinct_time_format((first, last))
     bottom = MARGIN_TOP + PLOT_HEIGHT + 16
     yield '<g class="axis x">'
     if before_x is not None:
         yield f'<text x="{before_x}" y="{bottom}" font-style="italic">before</text>'
-    anchor = "start" if before_x is None else "middle"
-    yield f'<text x="{x(first)}" y="{bottom}" text-anchor="{anchor}">{first.astimezone(UTC):{when}}</text>'
+    yield f'<text x="{x(first)}" y="{bottom}">{first.astimezone(UTC):{when}}</text>'
     if last > first:
         yield f'<text x="{x(last)}" y="{bottom}" text-anchor="end">{last.astimezone(UTC):{when}}</text>'
     yield "</g>"

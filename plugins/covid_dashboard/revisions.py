@@ -13,13 +13,13 @@ document holds the newest revisions of each dataset only, and the view says so w
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from html import escape
 from urllib.parse import quote
 
 from covid_dashboard.charts import render_step_chart
 from covid_dashboard.history import NATIONAL, Area, AreaRevisions, History, Revision, most_revised_day, trace
-from covid_dashboard.text import format_count, format_time
+from covid_dashboard.text import TIME_FORMATS, distinct_time_format, format_count, format_time
 
 # The national publications table lists at most this many publications, newest first.
 REVISION_ROWS = 60
@@ -146,7 +146,8 @@ def _area(revisions: AreaRevisions, area: Area, day: date | None) -> str:
             f"{'' if dataset.complete else ' (it holds the newest ones only)'}.</p>"
         )
     times_revised = Counter(revision.day for revision in listed)
-    rows = "".join(_area_row(area, revision, times_revised[revision.day]) for revision in listed)
+    when = distinct_time_format((r.published_at for r in listed), coarsest=TIME_FORMATS[1])
+    rows = "".join(_area_row(area, revision, times_revised[revision.day], when) for revision in listed)
     summary = (
         f"{_plural(len(listed), 'revision')} of {_plural(len(times_revised), 'date')} in the document, newest "
         "publication first. Each is a publication that changed the date's cumulative counts (old → new)."
@@ -159,15 +160,17 @@ def _area(revisions: AreaRevisions, area: Area, day: date | None) -> str:
     return table + _area_trace(area, listed, day if day in times_revised else None)
 
 
-def _area_row(area: Area, revision: Revision, times: int) -> str:
-    at = revision.published_at
+def _area_row(area: Area, revision: Revision, times: int, when: str) -> str:
+    """A revision's row; its publication's time written with ``when`` (to the minute, or to the second
+    when two publications of the table fall in the same minute)."""
+    at, iso = revision.published_at, revision.published_at.isoformat()
     # A date revised more than once links to its step charts.
     shown = revision.day.isoformat()
     if times > 1:
         shown = f'<a href="{_link(area, revision.day, "area-trace")}">{shown}</a>'
     return (
-        f'<tr data-date="{revision.day.isoformat()}" data-published-at="{at.isoformat()}">'
-        f'<td>{shown}</td><td><time datetime="{at.isoformat()}" title="{at.isoformat()}">{format_time(at)}</time></td>'
+        f'<tr data-date="{revision.day.isoformat()}" data-published-at="{iso}">'
+        f'<td>{shown}</td><td><time datetime="{iso}" title="{iso}">{at.astimezone(UTC):{when}}</time></td>'
         f"<td>{_commit(revision.commit)}</td>{_change(*revision.cases)}{_change(*revision.deaths)}</tr>"
     )
 

@@ -241,11 +241,34 @@ def test_a_step_chart_of_a_states_or_countys_date_starts_from_the_value_its_firs
     assert [text for _, text in texts(root, "x")] == ["before", "2020-03-15", "2020-03-17"]
 
 
-def test_publications_within_a_day_are_labelled_to_the_minute_in_utc():
-    eastern = timezone(timedelta(hours=-5))
-    points = [(datetime(2026, 5, 2, 9, 30, tzinfo=eastern), 7), (datetime(2026, 5, 2, 9, 41, tzinfo=eastern), 9)]
+EASTERN = timezone(timedelta(hours=-5))
 
-    assert [text for _, text in texts(step_chart(points), "x")] == ["2026-05-02 14:30 UTC", "2026-05-02 14:41 UTC"]
+
+@pytest.mark.parametrize(
+    ("first", "last", "labels"),
+    [
+        pytest.param(
+            datetime(2026, 5, 2, 9, 30, tzinfo=EASTERN),
+            datetime(2026, 5, 4, 9, 30, tzinfo=EASTERN),
+            ["2026-05-02", "2026-05-04"],
+            id="days apart: the day",
+        ),
+        pytest.param(
+            datetime(2026, 5, 2, 9, 30, tzinfo=EASTERN),
+            datetime(2026, 5, 2, 9, 41, tzinfo=EASTERN),
+            ["2026-05-02 14:30 UTC", "2026-05-02 14:41 UTC"],
+            id="the same day: the minute, in UTC",
+        ),
+        pytest.param(
+            datetime(2026, 5, 2, 9, 30, 2, tzinfo=EASTERN),
+            datetime(2026, 5, 2, 9, 30, 27, tzinfo=EASTERN),
+            ["2026-05-02 14:30:02 UTC", "2026-05-02 14:30:27 UTC"],
+            id="the same minute (runs seconds apart): the second",
+        ),
+    ],
+)
+def test_the_first_and_last_publication_are_labelled_as_precisely_as_tells_them_apart(first, last, labels):
+    assert [text for _, text in texts(step_chart([(first, 7), (last, 9)]), "x")] == labels
 
 
 def path_points(d: str) -> list[tuple[float, float]]:

@@ -224,3 +224,14 @@ def test_names_from_the_document_are_escaped():
 
     assert "<img src=x" not in html
     assert "Revisions of &lt;img src=x onerror=&quot;y&quot;&gt;, Utah" in html
+
+
+def test_publications_in_the_same_minute_are_told_apart_by_their_seconds():
+    # Runs with a URL override count as published when they start, possibly seconds apart.
+    rows = [
+        ["2020-03-13", "Utah", "Kane", "2026-12-07T00:55:27+00:00", None, 2, 3, 0, 0],
+        ["2020-03-13", "Utah", "Kane", "2026-12-07T00:55:02+00:00", None, 1, 2, 0, 0],
+    ]
+    html = page("county:Utah:Kane", counties=rows)
+
+    assert [row[1] for row in table(html, "area-revisions")] == ["2026-12-07 00:55:27 UTC", "2026-12-07 00:55:02 UTC"]
