@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, date, datetime
 from html import escape
+from itertools import groupby
 from urllib.parse import quote
 
 from covid_dashboard.charts import render_step_chart
@@ -64,14 +65,10 @@ def _picker(history: History, revisions: AreaRevisions, area: Area, as_of: datet
         options.append('<optgroup label="States">')
         options += [option(state, f"{state.state} ({_plural(n, 'revision')})") for state, n in states]
         options.append("</optgroup>")
-    counties = revisions.counts("county")
-    for state in sorted({county.state for county, _ in counties}):
+    counties = revisions.counts("county")  # by state, then county
+    for state, of_state in groupby(counties, key=lambda item: item[0].state):
         options.append(f'<optgroup label="Counties of {escape(state)}">')
-        options += [
-            option(county, f"{county.county}, {state} ({_plural(n, 'revision')})")
-            for county, n in counties
-            if county.state == state
-        ]
+        options += [option(county, f"{county.county}, {state} ({_plural(n, 'revision')})") for county, n in of_state]
         options.append("</optgroup>")
     if area.kind != "national" and area not in {a for a, _ in states + counties}:
         options.append(option(area, f"{area.label} (no revisions in the document)"))
