@@ -119,7 +119,10 @@ def test_a_complete_document_has_no_note_of_a_limit():
     assert "revisions-limit" not in page("national")
 
 
-@pytest.mark.parametrize("area", ["national", "county:New York:Kings"])
+@pytest.mark.parametrize(
+    "area",
+    [pytest.param("national", id="beside the national series"), pytest.param("county:New York:Kings", id="a county")],
+)
 def test_the_view_says_when_the_document_holds_only_the_newest_revisions_of_many(area):
     html = page(area, counties_total=12_345)
 
