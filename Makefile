@@ -86,8 +86,8 @@ check-compose: ## Validate docker-compose.yaml with docker-compose config (insta
 
 # The dashboard's end-to-end browser test takes the screenshots (into docs/images/ when UPDATE_SCREENSHOT
 # is set), so the page photographed is the page its checks read: a failing check fails the target.
-screenshots: venv system-deps ## Regenerate docs/images/*.png: the dashboard on a local Airflow in headless Chromium (~5 min)
-	UPDATE_SCREENSHOT=1 $(BIN)/python -m pytest -q tests/dashboard/test_dashboard_browser.py
+screenshots: venv system-deps ## Regenerate docs/images/*.png: the dashboard on a local Airflow in headless Chromium (5-8 min)
+	UPDATE_SCREENSHOT=1 $(BIN)/python -m pytest -q tests/e2e/dashboard/test_dashboard_browser.py
 
 up: postgres-server venv ## Start a local Airflow (UI on :8080, else a free port) with embedded PostgreSQL and local SNS
 	$(BIN)/python scripts/airflow_stack.py up

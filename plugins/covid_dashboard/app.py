@@ -25,7 +25,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from covid_dashboard import DAG_ID
 from covid_dashboard.data import fetch_dashboard
-from covid_dashboard.history import end_of
+from covid_dashboard.history import Area, AreaRevisions, end_of
 from covid_dashboard.page import render_page
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,29 @@ async def _auth_error(request: Request, exc: HTTPException) -> Response:
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
+def area_json(revisions: AreaRevisions, area: Area) -> dict:
+    """A state's or county's revisions in the document, newest first, and how many its dataset has in all."""
+    dataset = revisions.dataset_of(area)
+    return {
+        "kind": area.kind,
+        "state": area.state,
+        "county": area.county,
+        "revisions": [
+            {
+                "date": r.day.isoformat(),
+                "published_at": r.published_at.isoformat(),
+                "commit": r.commit,
+                "old_cases": r.cases[0],
+                "new_cases": r.cases[1],
+                "old_deaths": r.deaths[0],
+                "new_deaths": r.deaths[1],
+            }
+            for r in revisions.of(area)
+        ],
+        "dataset_revisions": {"total": dataset.total, "in_document": len(dataset.rows)},
+    }
+
+
 @cache
 def create_app() -> FastAPI:
     """One app per process: the plugin's ``fastapi_apps`` may be read more than once."""
@@ -92,9 +115,16 @@ def create_app() -> FastAPI:
         day: date | None = None,
         states_date: date | None = None,
         state: str | None = None,
+        area: str | None = None,
     ) -> HTMLResponse:
         dashboard = fetch_dashboard(as_of=end_of(as_of, UTC) if as_of else None)
-        page = render_page(dashboard, day=day, states_date=states_date and states_date.isoformat(), state=state)
+        page = render_page(
+            dashboard,
+            day=day,
+            states_date=states_date and states_date.isoformat(),
+            state=state,
+            area=Area.parse(area),
+        )
         return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
     @app.get("/api/daily")
@@ -103,8 +133,9 @@ def create_app() -> FastAPI:
         return JSONResponse(dashboard.to_json(), headers={"Cache-Control": "no-store"})
 
     @app.get("/api/revisions")
-    def revisions(user: Reader, day: date | None = None) -> JSONResponse:
-        history = fetch_dashboard().history
+    def revisions(user: Reader, day: date | None = None, area: str | None = None) -> JSONResponse:
+        dashboard = fetch_dashboard()
+        history = dashboard.history
         body = {
             "publications": [
                 {
@@ -122,6 +153,8 @@ def create_app() -> FastAPI:
                 source: [{"published_at": c.release.published_at.isoformat(), "values": c.values} for c in changes]
                 for source, changes in history.of_day(day).items()
             }
+        if area is not None and (chosen := Area.parse(area)).kind != "national":
+            body["area"] = area_json(dashboard.revisions, chosen)
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
     # The navigation icon is fetched by an <img>, which sends the cookie too; nothing secret in it.

@@ -11,9 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from html import escape
+
+from covid_dashboard.text import distinct_time_format
 
 Value = int | float | None
 
@@ -265,10 +267,15 @@ def render_chart(chart: Chart) -> str:
     return "".join(parts)
 
 
-def render_step_chart(chart_id: str, title: str, points: Sequence[tuple[datetime, Value]]) -> str:
+def render_step_chart(
+    chart_id: str, title: str, points: Sequence[tuple[datetime, Value]], *, before: Value = None
+) -> str:
     """A day's published value over publication time, as steps: each value holds until the next one.
 
     Every publication is a ``<circle>`` with ``data-published-at`` and ``data-value`` (none for None).
+    ``before`` is the value the first publication revised when the document does not say when that value
+    was published (a state's or a county's revisions): a dashed step from the chart's left edge, marked
+    "before", with its value in ``data-value``.
     """
     head = (
         f'<svg class="chart step" id="chart-{chart_id}" viewBox="0 0 {WIDTH} {HEIGHT}" '
@@ -278,16 +285,24 @@ def render_step_chart(chart_id: str, title: str, points: Sequence[tuple[datetime
     if not known:
         empty = f'<text class="empty" x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle">Not reported</text>'
         return f"{head}{empty}</svg>"
-    first, last = known[0][0], max(known[-1][0], known[0][0] + timedelta(days=1))
-    span = (last - first).total_seconds()
-    y_scale = _Scale((first.date(), last.date()), tight_axis([value for _, value in known]))
+    first, last = known[0][0], known[-1][0]
+    # A lone publication gets a day's width to hold its value over; a quarter of the span is "before".
+    span = last - first if last > first else timedelta(days=1)
+    start, end = (first - span / 4 if before is not None else first), last + span / 10
+    values = [value for _, value in known] + ([] if before is None else [before])
+    y_scale = _Scale((start.date(), end.date()), tight_axis(values))
 
     def x(moment: datetime) -> float:
-        return round(y_scale.left + (moment - first).total_seconds() / span * y_scale.width, 1)
+        return round(y_scale.left + (moment - start) / (end - start) * y_scale.width, 1)
 
     parts = [head, *_y_axis(y_scale)]
+    if before is not None:
+        parts.append(
+            f'<path class="line before s-step" data-value="{format_value(before)}" '
+            f'd="M{y_scale.left} {y_scale.y(before)} H{x(first)} V{y_scale.y(known[0][1])}"/>'
+        )
     # Horizontal until the next publication, then vertical to its value; the last holds to the edge.
-    path = [f"M{x(known[0][0])} {y_scale.y(known[0][1])}"]
+    path = [f"M{x(first)} {y_scale.y(known[0][1])}"]
     path += [f"H{x(moment)} V{y_scale.y(value)}" for moment, value in known[1:]]
     path.append(f"H{y_scale.right}")
     parts.append(f'<path class="line main s-step" d="{" ".join(path)}"/>')
@@ -298,9 +313,21 @@ def render_step_chart(chart_id: str, title: str, points: Sequence[tuple[datetime
         for moment, value in known
     )
     parts.append("</g>")
-    bottom = MARGIN_TOP + PLOT_HEIGHT
-    parts.append(
-        f'<g class="axis x"><text x="{y_scale.left}" y="{bottom + 16}">{first:%Y-%m-%d}</text>'
-        f'<text x="{y_scale.right}" y="{bottom + 16}" text-anchor="end">{last:%Y-%m-%d}</text></g></svg>'
-    )
+    parts.extend(_step_x_axis(first, last, x, y_scale.left if before is not None else None))
+    parts.append("</svg>")
     return "".join(parts)
+
+
+def _step_x_axis(first: datetime, last: datetime, x, before_x: float | None) -> Iterator[str]:
+    """The first and last publication's time under their points (the day, or to the minute or second in
+    UTC when that is what tells them apart), and "before" at the left edge when the chart starts with
+    that step."""
+    when = distinct_time_format((first, last))
+    bottom = MARGIN_TOP + PLOT_HEIGHT + 16
+    yield '<g class="axis x">'
+    if before_x is not None:
+        yield f'<text x="{before_x}" y="{bottom}" font-style="italic">before</text>'
+    yield f'<text x="{x(first)}" y="{bottom}">{first.astimezone(UTC):{when}}</text>'
+    if last > first:
+        yield f'<text x="{x(last)}" y="{bottom}" text-anchor="end">{last.astimezone(UTC):{when}}</text>'
+    yield "</g>"

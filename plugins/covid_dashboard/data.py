@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from covid_dashboard import DAG_ID, PUBLISHER_TASK_ID
-from covid_dashboard.history import History
+from covid_dashboard.history import AreaRevisions, History
 from covid_dashboard.states import StatesView
 
 log = logging.getLogger(__name__)
@@ -101,6 +101,8 @@ class Dashboard:
     # None until a run of the DAG has published the dashboard.
     publication: Publication | None = None
     history: History = field(default_factory=lambda: History.from_json(None))
+    # The newest revisions of states and counties (the national series' are in ``history``).
+    revisions: AreaRevisions = field(default_factory=lambda: AreaRevisions.from_json(None))
     states: StatesView = field(default_factory=lambda: StatesView.from_json(None, None))
     # Set when the days are the table as it stood then (from the history), not as it is.
     as_of: datetime | None = None
@@ -214,6 +216,7 @@ def dashboard_from_payload(
         last_success_at=_timestamp(last_success_at) if last_success_at else None,
         publication=publication,
         history=history,
+        revisions=AreaRevisions.from_json(payload["revisions"]),
         states=StatesView.from_json(payload.get("states"), payload.get("counties")),
         as_of=as_of,
     )

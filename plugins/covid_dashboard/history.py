@@ -1,14 +1,20 @@
-"""The sources' publication history, as published in the dashboard's document: what each publication
-changed, the table as it stood at any time, and how many days each publication revised.
+"""The publication history, as published in the dashboard's document.
 
-A change is a day's values in one publication where they differ from that source's previous one (the
-day's first appearance included). The table "as of" a time is, per day, each source's latest change
-published by then, NYT's cases and deaths joined on date with JHU's recovered: as the pipeline's
-``covid_us_daily_as_of`` computes it in SQL.
+The national series (``history``): what each publication of NYT's and JHU's national files changed, the
+table as it stood at any time, and how many days each publication revised. A change is a day's values
+in one publication where they differ from that source's previous one (the day's first appearance
+included). The table "as of" a time is, per day, each source's latest change published by then, NYT's
+cases and deaths joined on date with JHU's recovered: as the pipeline's ``covid_us_daily_as_of``
+computes it in SQL.
+
+States and counties (``revisions``): the newest revisions of each, as their ``<table>_revisions`` views
+list them (a key's values changed by a publication; first appearances and deletions are not revisions),
+and how many there are in all.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -99,3 +105,130 @@ class History:
 def end_of(day: date, zone) -> datetime:
     """The last moment of ``day``: "as of" a date means after everything published that day."""
     return datetime.combine(day, datetime.max.time(), tzinfo=zone)
+
+
+@dataclass(frozen=True, order=True)
+class Area:
+    """What the revisions view shows: the national series (no state), a state, or a county of a state."""
+
+    state: str | None = None
+    county: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return "national" if self.state is None else "state" if self.county is None else "county"
+
+    @property
+    def param(self) -> str:
+        """Its value of the page's ``area`` parameter: ``national``, ``state:Ohio``, ``county:Ohio:Adams``."""
+        return ":".join([self.kind, *filter(None, (self.state, self.county))])
+
+    @classmethod
+    def parse(cls, text: str | None) -> Area:
+        """The area a parameter names; the national series for none or one not understood. A state's name
+        (as NYT writes it) holds no colon, so a county's name may."""
+        kind, _, rest = (text or "").partition(":")
+        if kind == "state" and rest:
+            return cls(rest)
+        state, _, county = rest.partition(":")
+        if kind == "county" and state and county:
+            return cls(state, county)
+        return NATIONAL
+
+    @property
+    def label(self) -> str:
+        if self.state is None:
+            return "United States"
+        return self.state if self.county is None else f"{self.county}, {self.state}"
+
+
+NATIONAL = Area()
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One row of a ``<table>_revisions`` view: a key's values before and after a publication changed them."""
+
+    day: date
+    area: Area
+    published_at: datetime
+    commit: str | None
+    cases: tuple[int | None, int | None]
+    deaths: tuple[int | None, int | None]
+
+
+@dataclass(frozen=True)
+class DatasetRevisions:
+    """The newest revisions of one dataset the document holds (newest first), and how many there are."""
+
+    total: int
+    rows: tuple[Revision, ...]
+
+    @classmethod
+    def from_json(cls, document: dict[str, Any] | None, keys: int) -> DatasetRevisions:
+        """Read ``{"total", "rows"}``; a row is [the key's ``keys`` columns (date first), published_at,
+        commit, old_cases, new_cases, old_deaths, new_deaths] (include/sql/dashboard_revisions.sql)."""
+        if not document:
+            return cls(0, ())
+        rows = []
+        for row in document["rows"]:
+            day, *names = row[:keys]
+            published_at, commit, old_cases, new_cases, old_deaths, new_deaths = row[keys:]
+            rows.append(
+                Revision(
+                    date.fromisoformat(day),
+                    Area(*names),
+                    datetime.fromisoformat(published_at),
+                    commit,
+                    (old_cases, new_cases),
+                    (old_deaths, new_deaths),
+                )
+            )
+        return cls(document["total"], tuple(rows))
+
+    @property
+    def complete(self) -> bool:
+        """Whether the document holds every revision (else only the newest ``len(rows)``)."""
+        return len(self.rows) >= self.total
+
+
+@dataclass(frozen=True)
+class AreaRevisions:
+    """The revisions of states and of counties in the document."""
+
+    states: DatasetRevisions
+    counties: DatasetRevisions
+
+    @classmethod
+    def from_json(cls, document: dict[str, Any] | None) -> AreaRevisions:
+        document = document or {}
+        return cls(
+            DatasetRevisions.from_json(document.get("states"), keys=2),
+            DatasetRevisions.from_json(document.get("counties"), keys=3),
+        )
+
+    def dataset_of(self, area: Area) -> DatasetRevisions:
+        return self.counties if area.kind == "county" else self.states
+
+    def counts(self, kind: str) -> list[tuple[Area, int]]:
+        """The states (``kind`` "state") or counties with revisions in the document, by name, with how many."""
+        found = Counter(revision.area for revision in (self.counties if kind == "county" else self.states).rows)
+        return sorted(found.items())
+
+    def of(self, area: Area) -> tuple[Revision, ...]:
+        """The area's revisions in the document, newest first (as the document lists them)."""
+        return tuple(revision for revision in self.dataset_of(area).rows if revision.area == area)
+
+
+def trace(revisions: tuple[Revision, ...], day: date) -> list[Revision]:
+    """The revisions of one day, in publication order: each one's old values are the previous one's new."""
+    return sorted((r for r in revisions if r.day == day), key=lambda r: (r.published_at, r.commit or ""))
+
+
+def most_revised_day(revisions: tuple[Revision, ...]) -> tuple[date | None, int]:
+    """The day revised most often (the latest of ties), and how often; (None, 0) without revisions."""
+    counts = Counter(revision.day for revision in revisions)
+    if not counts:
+        return None, 0
+    day = max(counts, key=lambda d: (counts[d], d))
+    return day, counts[day]

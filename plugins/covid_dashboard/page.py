@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import date
 from html import escape
 
-from covid_dashboard.charts import Chart, Series, render_chart, render_step_chart
+from covid_dashboard.charts import Chart, Series, render_chart
 from covid_dashboard.data import Dashboard, Day, Run
-from covid_dashboard.history import History
+from covid_dashboard.history import NATIONAL, Area
+from covid_dashboard.revisions import render_revisions
 from covid_dashboard.states import render_map
+from covid_dashboard.text import format_count, format_time
 
 # Colours per series key, shared by the lines and their legend swatches.
 COLOURS = {
@@ -56,6 +58,11 @@ td.error { max-width: 420px; overflow: hidden; text-overflow: ellipsis; white-sp
 #controls { display: flex; gap: 14px; align-items: center; font-size: .9rem; margin: 4px 0 8px; }
 .as-of { background: #fffbea; border: 1px solid #f6e05e; border-radius: 6px; padding: 6px 10px; }
 svg .s-step { stroke: #4a5568; } svg .points.steps circle { fill: #4a5568; }
+svg .line.before { stroke-width: 2; stroke-dasharray: 5 4; }
+#area-controls { display: flex; gap: 8px; align-items: center; font-size: .9rem; margin: 4px 0 8px; }
+#area-controls select { max-width: 420px; }
+td small { color: #4a5568; margin-left: 4px; } td.same { color: #4a5568; }
+.limit { background: #fffbea; border: 1px solid #f6e05e; border-radius: 6px; padding: 6px 10px; }
 svg.tiles { width: 100%; max-width: 560px; display: block; font-size: 11px; }
 svg.tiles rect { stroke: #cbd5e0; } svg.tiles .chosen rect { stroke: #1a202c; stroke-width: 2; }
 svg.tiles rect[fill="url(#no-data)"] { stroke: #4a5568; stroke-dasharray: 3 2; }
@@ -105,16 +112,6 @@ def build_charts(days: tuple[Day, ...]) -> tuple[Chart, ...]:
     )
 
 
-def format_time(moment: datetime | None) -> str:
-    if moment is None:
-        return "never"
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _count(value: int | None) -> str:
-    return "–" if value is None else f"{value:,}"
-
-
 def _figure(chart: Chart) -> str:
     legend = "".join(
         f'<span class="legend"><i style="background:{COLOURS[s.key]}"></i>{escape(s.label)}</span>'
@@ -127,11 +124,11 @@ def _summary(days: tuple[Day, ...]) -> str:
     last = days[-1]
     recovered = next((d for d in reversed(days) if d.recovered is not None), None)
     tiles = [
-        ("Cases", _count(last.cases), f"as of {last.date.isoformat()}"),
-        ("Deaths", _count(last.deaths), f"as of {last.date.isoformat()}"),
+        ("Cases", format_count(last.cases), f"as of {last.date.isoformat()}"),
+        ("Deaths", format_count(last.deaths), f"as of {last.date.isoformat()}"),
         (
             "Recovered",
-            _count(recovered.recovered) if recovered else "–",
+            format_count(recovered.recovered) if recovered else "–",
             f"last reported {recovered.date.isoformat()}" if recovered else "never reported",
         ),
     ]
@@ -146,8 +143,8 @@ def _runs_table(runs: Iterable[Run]) -> str:
     rows = "".join(
         "<tr>"
         f'<td>{format_time(r.started_at)}</td><td class="status-{escape(r.status)}">{escape(r.status)}</td>'
-        f'<td class="n">{_count(r.rows_inserted)}</td><td class="n">{_count(r.rows_updated)}</td>'
-        f'<td class="n">{_count(r.rows_unchanged)}</td><td class="n">{_count(r.rows_stale)}</td>'
+        f'<td class="n">{format_count(r.rows_inserted)}</td><td class="n">{format_count(r.rows_updated)}</td>'
+        f'<td class="n">{format_count(r.rows_unchanged)}</td><td class="n">{format_count(r.rows_stale)}</td>'
         f"<td>{r.first_date or ''} – {r.last_date or ''}</td>"
         f"<td><code>{escape(r.run_id)}</code></td>"
         f'<td class="error" title="{escape(r.error or "")}">{escape(r.error or "")}</td>'
@@ -163,11 +160,7 @@ def _runs_table(runs: Iterable[Run]) -> str:
     )
 
 
-# The revisions table lists at most this many publications, newest first.
-REVISION_ROWS = 60
-
-
-def _controls(dashboard: Dashboard, day: date | None) -> str:
+def _controls(dashboard: Dashboard, day: date | None, area: Area) -> str:
     as_of = dashboard.as_of.date().isoformat() if dashboard.as_of else ""
     banner = (
         f'<p class="as-of" id="as-of">As the table stood on <time>{as_of}</time>: only the publications '
@@ -175,54 +168,23 @@ def _controls(dashboard: Dashboard, day: date | None) -> str:
         if dashboard.as_of
         else ""
     )
+    # The revisions view's area stays chosen when a day is asked for.
+    keep = "" if area == NATIONAL else f'<input type="hidden" name="area" value="{escape(area.param)}">'
     return (
         '<form id="controls" method="get">'
         f'<label>As of <input type="date" name="as_of" value="{as_of}"></label> '
         f'<label>Revisions of day <input type="date" name="day" value="{day.isoformat() if day else ""}"></label> '
-        f"<button>Show</button></form>{banner}"
+        f"{keep}<button>Show</button></form>{banner}"
     )
-
-
-def _revisions(history: History, day: date | None) -> str:
-    counts = history.revision_counts()
-    if not counts:
-        return '<p class="empty-state">No publication loaded yet.</p>'
-    rows = "".join(
-        f'<tr data-source="{release.source}" data-published-at="{release.published_at.isoformat()}">'
-        f"<td>{release.source}</td><td>{format_time(release.published_at)}</td>"
-        f"<td><code>{escape((release.commit or 'unpinned')[:12])}</code></td>"
-        f'<td class="n">{revised:,}</td></tr>'
-        for release, revised in counts[:REVISION_ROWS]
-    )
-    older = len(counts) - REVISION_ROWS
-    more = f'<p class="meta">and {older} older publications.</p>' if older > 0 else ""
-    thinned = (
-        f'<p class="meta">Only every {history.thinned_to_every}th publication fits in the published document.</p>'
-        if history.thinned_to_every > 1
-        else ""
-    )
-    table = (
-        '<table id="revisions"><thead><tr><th>Source</th><th>Published</th><th>Commit</th>'
-        f"<th>Days revised</th></tr></thead><tbody>{rows}</tbody></table>{more}{thinned}"
-    )
-    if day is None:
-        return table
-    of_day = history.of_day(day)
-    steps = "".join(
-        f"<figure><figcaption>{escape(title)}</figcaption>"
-        + render_step_chart(chart_id, title, [(c.release.published_at, c.values[position]) for c in of_day[source]])
-        + "</figure>"
-        for chart_id, title, source, position in (
-            ("step-cases", "Cases (NYT)", "NYT", 0),
-            ("step-deaths", "Deaths (NYT)", "NYT", 1),
-            ("step-recovered", "Recovered (JHU)", "JHU", 0),
-        )
-    )
-    return f'{table}<h3 id="day-trace">Published values of {day.isoformat()}</h3><div class="charts">{steps}</div>'
 
 
 def render_page(
-    dashboard: Dashboard, *, day: date | None = None, states_date: str | None = None, state: str | None = None
+    dashboard: Dashboard,
+    *,
+    day: date | None = None,
+    states_date: str | None = None,
+    state: str | None = None,
+    area: Area = NATIONAL,
 ) -> str:
     """The whole HTML document.
 
@@ -230,6 +192,7 @@ def render_page(
     :param day: whose published values to trace in the revisions view.
     :param states_date: the date of the states map (the latest if None).
     :param state: whose counties to list.
+    :param area: whose revisions to show: the national series, a state or a county.
     """
     if dashboard.days:
         body = (
@@ -263,9 +226,10 @@ def render_page(
         f'<time id="last-success">{format_time(dashboard.last_success_at)}</time>'
         " · cases and deaths: The New York Times; recovered: Johns Hopkins CSSE. "
         'Data as JSON: <a href="api/daily">api/daily</a></p>'
-        f"{_controls(dashboard, day)}{body}"
+        f"{_controls(dashboard, day, area)}{body}"
         f'<h2 id="states">States</h2>{render_map(dashboard.states, states_date, state)}'
         f"<h2>Last runs</h2>{_runs_table(dashboard.runs)}"
-        f"<h2>Revisions</h2>{_revisions(dashboard.history, day or dashboard.history.most_revised_day())}"
+        f'<h2 id="revisions-view">Revisions</h2>'
+        f"{render_revisions(dashboard.history, dashboard.revisions, area, day, as_of=dashboard.as_of)}"
         f'<div id="tip"></div><script>{SCRIPT}</script></body></html>'
     )

@@ -4,14 +4,17 @@ clicks "COVID-19" in the navigation and reads the charts, which must plot exactl
 As on MWAA, the API server that serves the page cannot reach the pipeline's database (its covid_db
 points at a closed port); the workers can. The page shows what the run's publish_dashboard published.
 
-One stack and one browser session per module (about a minute on two cores): Airflow's components on an
-embedded PostgreSQL, the covid_etl DAG triggered through the REST API on fixture files served over
-HTTP. The data is the real NYT us.csv and JHU combined series (in its current layout, without Lat and
-Long), so recovered is NULL from 2020-12-14.
+One stack per session (tests/conftest.py, local_airflow) and a browser session per view: Airflow's
+components on an embedded PostgreSQL, the covid_etl DAG triggered through the REST API on fixture files
+served over HTTP. The data is the real NYT us.csv and JHU combined series (in its current layout,
+without Lat and Long), so recovered is NULL from 2020-12-14, and the small state and county files;
+before the run, two earlier versions of the county file were loaded (conftest.py), so the revisions
+view has a county to pick.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from datetime import UTC, datetime
@@ -20,7 +23,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import httpx
 import psycopg
 import pytest
-from dashboard_helpers import ROOT, connect, expected_derived
+from dashboard_helpers import NEW_YORK_CITY, ROOT, Day, connect, expected_derived
 from dashboard_readability import (
     AXES,
     MAP,
@@ -37,12 +40,13 @@ from psycopg.rows import dict_row
 
 from airflow_client import HTTP_TIMEOUT
 from airflow_stack import USERNAME
-from covid_etl.records import CovidDay
 from devstack import LocalPostgres
 from oracle import independent_merge
 
-SCREENSHOT = ROOT / "docs" / "images" / "dashboard.png"
-REVISIONS_SCREENSHOT = ROOT / "docs" / "images" / "revisions.png"
+# The screenshots `make screenshots` regenerates (UPDATE_SCREENSHOT=1); otherwise they go to build/.
+SCREENSHOTS = ROOT / "docs" / "images" if os.environ.get("UPDATE_SCREENSHOT") else ROOT / "build"
+# The county the revisions view is asked for (conftest.py loads its earlier publications).
+COUNTY = NEW_YORK_CITY
 # The revisions view is read as of this day, tracing this day's published values (after the backfill).
 AS_OF, TRACED_DAY = "2021-03-12", "2021-03-08"
 EXTRACT_REVISIONS = """(() => ({
@@ -120,8 +124,9 @@ def wait(predicate, what: str, timeout: float):
 
 
 @pytest.fixture(scope="module")
-def loaded(stack, api, backfilled):
-    """Trigger covid_etl through the REST API on the fixture files; wait until no run is active.
+def loaded(stack, api, backfilled, earlier_county_publications):
+    """Trigger covid_etl through the REST API on the fixture files (after the earlier county files); wait
+    until no run is active.
 
     Returns the rows of covid_us_daily and etl_runs as the dashboard must show them."""
     wait(lambda: api.get("/api/v2/dags/covid_etl").status_code == 200, "the DAG to be parsed", 90)
@@ -143,7 +148,7 @@ def loaded(stack, api, backfilled):
     with connect(LocalPostgres(stack.pg_data, port=stack.pg_port).url) as conn:
         conn.row_factory = dict_row
         days = [
-            CovidDay(r["date"], r["cases"], r["deaths"], r["recovered"])
+            Day(r["date"], r["cases"], r["deaths"], r["recovered"])
             for r in conn.execute("SELECT date, cases, deaths, recovered FROM covid_us_daily ORDER BY date")
         ]
         runs = conn.execute("SELECT * FROM etl_runs ORDER BY started_at DESC, id DESC").fetchall()
@@ -176,9 +181,7 @@ def dashboard(stack, loaded, tmp_path_factory):
         browser.wait_for(CHARTS_READY, "the dashboard's five charts", timeout=30)
         page_url = browser.evaluate("location.href")
         seen = browser.evaluate(EXTRACT)
-        screenshot = browser.screenshot(
-            SCREENSHOT if os.environ.get("UPDATE_SCREENSHOT") else ROOT / "build" / "dashboard.png"
-        )
+        screenshot = browser.screenshot(SCREENSHOTS / "dashboard.png")
         # The revisions view and the "as of" control, as a user submits them: the page's own form.
         browser.navigate(f"{stack.url}/covid/")
         browser.wait_for("!!document.querySelector('#controls')", "the dashboard's controls")
@@ -191,10 +194,8 @@ def dashboard(stack, loaded, tmp_path_factory):
         revisions = browser.evaluate(EXTRACT_REVISIONS)
         revisions["url"] = browser.evaluate("location.href")
         revisions["axes"] = browser.evaluate(AXES)
-        browser.evaluate("document.getElementById('revisions').scrollIntoView()")
-        browser.screenshot(
-            REVISIONS_SCREENSHOT if os.environ.get("UPDATE_SCREENSHOT") else ROOT / "build" / "revisions.png"
-        )
+        browser.evaluate("document.getElementById('revisions-view').scrollIntoView()")
+        browser.screenshot(SCREENSHOTS / "revisions.png")
     return {"nav": nav, "page_url": page_url, "screenshot": screenshot, "revisions_view": revisions, **seen}
 
 
@@ -336,9 +337,10 @@ def test_the_as_of_view_plots_the_table_as_the_backfilled_publications_made_it_t
 def test_the_revisions_table_counts_the_days_each_publication_revised(stack, dashboard):
     with _db(stack) as conn:
         expected = conn.execute(
-            "SELECT p.source, p.published_at, count(r.date) FROM covid_publications p"
-            " LEFT JOIN covid_us_daily_revisions r ON r.source = p.source AND r.published_at = p.published_at"
-            " GROUP BY p.source, p.published_at ORDER BY p.published_at DESC, p.source DESC"
+            "SELECT upper(p.dataset) AS source, p.published_at, count(r.date) FROM dataset_publications p"
+            " LEFT JOIN covid_us_daily_revisions r ON r.source = upper(p.dataset) AND r.published_at = p.published_at"
+            " WHERE p.dataset IN ('nyt', 'jhu')"
+            " GROUP BY 1, p.published_at ORDER BY p.published_at DESC, 1 DESC"
         ).fetchall()
     shown = [
         (source, datetime.fromisoformat(at), count) for source, at, count in dashboard["revisions_view"]["revisions"]
@@ -347,17 +349,27 @@ def test_the_revisions_table_counts_the_days_each_publication_revised(stack, das
     assert any(count == 3 for source, _, count in shown if source == "NYT")  # a backfilled day's revisions
 
 
+def published_values(conn, dataset: str, day: str) -> list[tuple]:
+    """The day's values in each publication of a national source that changed them, in publication order:
+    the source's table as of each of its publications (the pipeline's own as-of function), kept where
+    they differ from the previous one."""
+    values = "d.cases, d.deaths" if dataset == "nyt" else "d.recovered"
+    rows = conn.execute(
+        f"SELECT p.published_at, {values} FROM dataset_publications p"
+        f" CROSS JOIN LATERAL {dataset}_us_daily_as_of(p.published_at) d"
+        " WHERE p.dataset = %s AND d.date = %s ORDER BY p.published_at, p.ident",
+        (dataset, day),
+    ).fetchall()
+    return [row for i, row in enumerate(rows) if i == 0 or row[1:] != rows[i - 1][1:]]
+
+
 def test_the_traced_days_step_charts_plot_each_published_value(stack, dashboard):
     steps = dashboard["revisions_view"]["steps"]
     with _db(stack) as conn:
-        history = conn.execute(
-            "SELECT source, published_at, cases, deaths, recovered FROM covid_us_daily_history"
-            " WHERE date = %s ORDER BY published_at, ident",
-            (TRACED_DAY,),
-        ).fetchall()
-    by_chart = {"chart-step-cases": ("NYT", 2), "chart-step-deaths": ("NYT", 3), "chart-step-recovered": ("JHU", 4)}
-    for chart, (source, column) in by_chart.items():
-        want = [(at, row[column]) for row in history if row[0] == source for at in [row[1]] if row[column] is not None]
+        nyt, jhu = published_values(conn, "nyt", TRACED_DAY), published_values(conn, "jhu", TRACED_DAY)
+    by_chart = {"chart-step-cases": (nyt, 1), "chart-step-deaths": (nyt, 2), "chart-step-recovered": (jhu, 1)}
+    for chart, (rows, column) in by_chart.items():
+        want = [(row[0], row[column]) for row in rows if row[column] is not None]
         assert [(datetime.fromisoformat(at), value) for at, value in steps[chart]] == want, chart
     assert len(steps["chart-step-cases"]) >= 4
 
@@ -437,11 +449,7 @@ def states_view(stack, loaded, dashboard, tmp_path_factory):
         browser.evaluate(SHOW_STATES)
         seen["map"] = browser.evaluate(MAP)
         seen["names"] = browser.accessible_names("#states-map a")
-        browser.screenshot(
-            ROOT / "docs" / "images" / "states.png"
-            if os.environ.get("UPDATE_SCREENSHOT")
-            else ROOT / "build" / "states.png"
-        )
+        browser.screenshot(SCREENSHOTS / "states.png")
     assert seen["date"] == latest
     return seen
 
@@ -489,3 +497,143 @@ def test_each_state_tile_is_named_for_assistive_technology_by_its_state_and_valu
         ("link", f"{state}: {spoken(value)} new cases a day per 100,000 people (7-day average)")
         for state, value in states_view["tiles"]
     ]
+
+
+# The revisions view of the county picked: the control, its table, its step charts.
+EXTRACT_AREA = """(() => ({
+  url: location.href,
+  title: document.getElementById('area-title').textContent,
+  options: [...document.querySelectorAll('#area option')].map(o => [o.value, o.textContent, o.selected]),
+  rows: [...document.querySelectorAll('#area-revisions tbody tr')].map(tr => ({
+    publishedAt: tr.dataset.publishedAt,
+    time: tr.querySelector('time').getAttribute('datetime'),
+    cells: [...tr.cells].map(td => td.textContent.trim()),
+  })),
+  trace: document.getElementById('area-trace').textContent,
+  steps: Object.fromEntries([...document.querySelectorAll('svg.step')].map(svg => [svg.id, {
+    points: [...svg.querySelectorAll('circle')].map(c => [c.dataset.publishedAt, Number(c.dataset.value)]),
+    before: svg.querySelector('path.before') && Number(svg.querySelector('path.before').dataset.value),
+  }])),
+}))()"""
+
+
+@pytest.fixture(scope="module")
+def county_view(stack, loaded, tmp_path_factory):
+    """The revisions view with a county picked through its control, as a reader picks it; its screenshot."""
+    state, county = COUNTY
+    folder = tmp_path_factory.mktemp("chromium-county")
+    with Chromium(folder / "profile", *VIEWPORT) as browser:
+        log_in(browser, stack)
+        browser.wait_for("location.pathname !== '/auth/login'", "the login to finish")
+        browser.navigate(f"{stack.url}/covid/")
+        browser.wait_for("!!document.querySelector('#area-controls select')", "the revisions view's control")
+        offered = browser.evaluate("[...document.querySelectorAll('#area option')].map(o => o.value)")
+        # The select submits its form when it changes, as it does for a reader choosing an option.
+        browser.evaluate(
+            "const select = document.querySelector('#area-controls select');"
+            f"select.value = {json.dumps(f'county:{state}:{county}')};"
+            "select.dispatchEvent(new Event('change'));"
+        )
+        browser.wait_for("!!document.getElementById('area-revisions')", "the county's revisions")
+        seen = browser.evaluate(EXTRACT_AREA)
+        seen["offered"] = offered
+        seen["axes"] = browser.evaluate(AXES)
+        seen["control"] = browser.accessible_names("select#area")
+        browser.evaluate("document.getElementById('revisions-view').scrollIntoView()")
+        seen["screenshot"] = browser.screenshot(SCREENSHOTS / "revisions-county.png")
+    return seen
+
+
+def county_revisions(stack) -> list[tuple]:
+    state, county = COUNTY
+    with _db(stack) as conn:
+        return conn.execute(
+            "SELECT date::text, published_at, commit, old_cases, new_cases, old_deaths, new_deaths"
+            " FROM covid_us_county_daily_revisions WHERE state = %s AND county = %s"
+            " ORDER BY published_at DESC, date",
+            (state, county),
+        ).fetchall()
+
+
+def change(old: int, new: int) -> str:
+    """A revised count as the table writes it."""
+    return f"{new:,} unchanged" if old == new else f"{old:,} → {new:,} {new - old:+,}"
+
+
+def test_picking_a_county_shows_its_revisions_as_covid_us_county_daily_revisions_lists_them(stack, county_view):
+    expected = county_revisions(stack)
+    state, county = COUNTY
+
+    assert county_view["title"] == f"Revisions of {county}, {state}"
+    assert "area=county%3ANew+York%3ANew+York+City" in county_view["url"]
+    shown = [
+        (row["cells"][0], datetime.fromisoformat(row["publishedAt"]), row["cells"][1:]) for row in county_view["rows"]
+    ]
+    # Times to the minute, or to the second when two publications share a minute (these runs are seconds apart).
+    times = {at.astimezone(UTC) for _, at, *_ in expected}
+    same_minute = len({at.replace(second=0, microsecond=0) for at in times}) < len(times)
+    when = "%Y-%m-%d %H:%M:%S UTC" if same_minute else "%Y-%m-%d %H:%M UTC"
+    assert shown == [
+        (
+            day,
+            at,
+            [
+                at.astimezone(UTC).strftime(when),
+                (commit or "unpinned")[:12],
+                change(old_cases, new_cases),
+                change(old_deaths, new_deaths),
+            ],
+        )
+        for day, at, commit, old_cases, new_cases, old_deaths, new_deaths in expected
+    ]
+    assert all(row["time"] == row["publishedAt"] for row in county_view["rows"])
+    # The earlier publications: each of two dates revised twice (conftest.EARLIER_PUBLICATIONS).
+    assert len(expected) >= 4 and {day for day, *_ in expected} >= {"2020-03-13", "2020-03-14"}
+
+
+def test_the_control_offers_the_counties_with_revisions_with_their_count(stack, county_view):
+    with _db(stack) as conn:
+        counties = conn.execute(
+            "SELECT state, county, count(*) FROM covid_us_county_daily_revisions GROUP BY 1, 2 ORDER BY 1, 2"
+        ).fetchall()
+    offered = [(value, text) for value, text, _ in county_view["options"] if value.startswith("county:")]
+
+    assert offered == [
+        (f"county:{state}:{county}", f"{county}, {state} ({n} revision{'' if n == 1 else 's'})")
+        for state, county, n in counties
+    ]
+    assert [value for value, _, selected in county_view["options"] if selected] == ["county:New York:New York City"]
+    assert county_view["offered"][0] == "national"
+    assert county_view["control"] == [("combobox", "Revisions of")]
+
+
+def test_the_picked_countys_most_revised_date_is_traced_from_the_value_first_revised(stack, county_view):
+    revisions = sorted(county_revisions(stack), key=lambda row: row[1])
+    counts = {day: sum(1 for row in revisions if row[0] == day) for day, *_ in revisions}
+    day = max(counts, key=lambda d: (counts[d], d))
+    of_day = [row for row in revisions if row[0] == day]
+
+    assert county_view["trace"].startswith(f"Published values of {day}, New York City, New York")
+    for chart, old, new in (("chart-area-step-cases", 3, 4), ("chart-area-step-deaths", 5, 6)):
+        steps = county_view["steps"][chart]
+        assert [(datetime.fromisoformat(at), value) for at, value in steps["points"]] == [
+            (row[1], row[new]) for row in of_day
+        ]
+        assert steps["before"] == of_day[0][old]
+
+
+def test_every_axis_of_the_countys_revisions_has_distinct_labels_each_its_tick_correctly_rounded(county_view):
+    axes = {axis["id"]: axis["ticks"] for axis in county_view["axes"] if axis["id"].startswith("chart-area-step")}
+
+    assert set(axes) == {"chart-area-step-cases", "chart-area-step-deaths"}
+    for chart, ticks in axes.items():
+        labels = [tick["label"] for tick in ticks]
+        assert len(set(labels)) == len(labels), (chart, labels)
+        assert all(is_correctly_rounded(t["label"], Decimal(t["value"])) for t in ticks), (chart, labels)
+
+
+def test_a_screenshot_of_the_countys_revisions_is_saved(county_view):
+    png = county_view["screenshot"]
+
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")) == VIEWPORT

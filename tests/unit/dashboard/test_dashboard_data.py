@@ -1,38 +1,29 @@
-"""The plugin's data: daily values derived from the published columns, and the read of the newest publication.
+"""The plugin's data: daily values derived from the published columns, as the plugin reads the document
+publish_dashboard writes (build_payload, without a database: the read of the tables is an integration
+test, tests/integration/dashboard/test_dashboard_publish.py).
 
-The derivations are checked against an independent computation (dashboard_helpers.expected_derived);
-the publication is a real one, written into Airflow's metadata database by a dag.test() run.
+The derivations are checked against an independent computation (dashboard_helpers.expected_derived) on
+the real series, merged from the real files by the standard library (oracle.independent_merge).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import pytest
-from dashboard_helpers import (
-    JHU_FIXTURE,
-    NYT_FIXTURE,
-    ONE_DAY,
-    expected_derived,
-    insert_days,
-    insert_run,
-    synthetic_days,
-)
+from dashboard_helpers import JHU_FIXTURE, NYT_FIXTURE, ONE_DAY, Day, expected_derived, synthetic_days
 
-from covid_dashboard.data import PAYLOAD_VERSION, Publication, dashboard_from_payload, fetch_dashboard
-from covid_etl.dashboard import build_payload
-from covid_etl.merge import merge_us
-from covid_etl.parsing import parse_jhu_us, parse_nyt
-from support import fixture_text
+from covid_dashboard.data import PAYLOAD_VERSION, Publication, dashboard_from_payload
+from covid_etl.publish.dashboard import build_payload, daily_columns
+from oracle import independent_merge
 
 PUBLISHED = Publication(run_id="manual__test", published_at=datetime(2026, 5, 2, 3, 4, tzinfo=UTC))
 
 
-def real_days():
+def real_days() -> list[Day]:
     """What the pipeline loads from the real NYT us.csv and JHU US rows (recovered NULL from 2020-12-14)."""
-    nyt = parse_nyt(fixture_text(NYT_FIXTURE), location="nyt")
-    jhu = parse_jhu_us(fixture_text(JHU_FIXTURE), location="jhu")
-    return merge_us(nyt, jhu)
+    merged = independent_merge(NYT_FIXTURE, JHU_FIXTURE)
+    return [Day(date.fromisoformat(day), *values) for day, values in merged.items()]
 
 
 def dashboard_of(days, runs=(), last_success_at=None):
@@ -114,20 +105,12 @@ def test_a_document_of_another_version_is_refused_not_misread():
         dashboard_from_payload({**payload, "version": PAYLOAD_VERSION + 1}, PUBLISHED)
 
 
-def test_reads_the_newest_publication_from_the_metadata_database(covid_db, publish_dashboard):
-    days = synthetic_days(20, recovered_until=15)
-    insert_days(covid_db, days)
-    insert_run(covid_db, "manual__first", "success", datetime(2026, 5, 1, 3, 0, tzinfo=UTC), rows_inserted=20)
-    before = datetime.now(UTC)
-    first = publish_dashboard()
-    insert_days(covid_db, [type(d)(d.date + timedelta(days=20), d.cases, d.deaths, None) for d in days[:1]])
-    second = publish_dashboard()
+def test_the_published_columns_hold_a_null_in_every_column_on_a_missing_day():
+    rows = [(date(2020, 3, 1), 1, 0, 0), (date(2020, 3, 3), 5, 1, None)]
 
-    dashboard = fetch_dashboard()
-
-    assert first != second and dashboard.publication.run_id == second
-    assert dashboard.publication.published_at >= before
-    assert len(dashboard.days) == 21 and [r.run_id for r in dashboard.runs] == ["manual__first"]
-    assert_matches(
-        dashboard, [*days, type(days[0])(days[0].date + timedelta(days=20), days[0].cases, days[0].deaths, None)]
-    )
+    assert daily_columns(rows) == {
+        "first_date": "2020-03-01",
+        "cases": [1, None, 5],
+        "deaths": [0, None, 1],
+        "recovered": [0, None, None],
+    }

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from dashboard_readability import read_label
-from dashboard_svg import gaps, line, parse, points
+from dashboard_svg import NS, gaps, line, parse, points
 
 from covid_dashboard.charts import (
     Chart,
@@ -186,8 +186,6 @@ def test_a_flat_series_has_one_tick_at_its_value():
 
 
 def test_a_step_chart_holds_each_published_value_until_the_next_publication():
-    from datetime import UTC, datetime
-
     from covid_dashboard.charts import render_step_chart
 
     points = [
@@ -211,3 +209,78 @@ def test_a_step_chart_holds_each_published_value_until_the_next_publication():
         ("103", "103"),
     ]
     assert "Not reported" in render_step_chart("step-recovered", "Recovered", [(points[0][0], None)])
+
+
+def step_chart(points, before=None):
+    from covid_dashboard.charts import render_step_chart
+
+    return parse(render_step_chart("area-step-cases", "Cases", points, before=before))
+
+
+def texts(root, group: str) -> list[tuple[str | None, str]]:
+    axis = root.find(f'{NS}g[@class="axis {group}"]')
+    return [(text.get("data-value"), text.text) for text in axis.iter(f"{NS}text")]
+
+
+def test_a_step_chart_of_a_states_or_countys_date_starts_from_the_value_its_first_revision_replaced():
+    # A state's or county's revision gives the value it replaced, not when that value was published: it
+    # is drawn as a dashed step from the chart's left edge, labelled "before", with no point of its own.
+    points = [(datetime(2020, 3, 15, 12, tzinfo=UTC), 120), (datetime(2020, 3, 17, 12, tzinfo=UTC), 125)]
+    root = step_chart(points, before=100)
+
+    before = root.find(f'{NS}path[@class="line before s-step"]')
+    [main] = [p for p in root.iter(f"{NS}path") if p.get("class") == "line main s-step"]
+    circles = [(float(c.get("cx")), float(c.get("cy")), c.get("data-value")) for c in root.iter(f"{NS}circle")]
+    assert before.get("data-value") == "100"
+    (x0, y_before), (x1, _), (_, y_first) = path_points(before.get("d"))
+    assert (x1, y_first) == circles[0][:2] and x0 < x1 and y_before > y_first  # 100 is drawn below 120
+    assert path_points(main.get("d"))[0] == circles[0][:2]
+    assert [value for _, _, value in circles] == ["120", "125"]
+    ticks = [float(value) for value, _ in texts(root, "y")]
+    assert ticks[0] <= 100 and ticks[-1] >= 125  # the axis spans the value replaced too
+    assert [text for _, text in texts(root, "x")] == ["before", "2020-03-15", "2020-03-17"]
+
+
+EASTERN = timezone(timedelta(hours=-5))
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "labels"),
+    [
+        pytest.param(
+            datetime(2026, 5, 2, 9, 30, tzinfo=EASTERN),
+            datetime(2026, 5, 4, 9, 30, tzinfo=EASTERN),
+            ["2026-05-02", "2026-05-04"],
+            id="days apart: the day",
+        ),
+        pytest.param(
+            datetime(2026, 5, 2, 9, 30, tzinfo=EASTERN),
+            datetime(2026, 5, 2, 9, 41, tzinfo=EASTERN),
+            ["2026-05-02 14:30 UTC", "2026-05-02 14:41 UTC"],
+            id="the same day: the minute, in UTC",
+        ),
+        pytest.param(
+            datetime(2026, 5, 2, 9, 30, 2, tzinfo=EASTERN),
+            datetime(2026, 5, 2, 9, 30, 27, tzinfo=EASTERN),
+            ["2026-05-02 14:30:02 UTC", "2026-05-02 14:30:27 UTC"],
+            id="the same minute (runs seconds apart): the second",
+        ),
+    ],
+)
+def test_the_first_and_last_publication_are_labelled_as_precisely_as_tells_them_apart(first, last, labels):
+    assert [text for _, text in texts(step_chart([(first, 7), (last, 9)]), "x")] == labels
+
+
+def path_points(d: str) -> list[tuple[float, float]]:
+    """The vertices of a path of M, H and V commands."""
+    x = y = 0.0
+    vertices = []
+    for command, value in re.findall(r"([MHV])([^MHV]+)", d):
+        if command == "M":
+            x, y = (float(v) for v in value.split())
+        elif command == "H":
+            x = float(value)
+        else:
+            y = float(value)
+        vertices.append((x, y))
+    return vertices

@@ -1,12 +1,14 @@
-"""Charts people can read, measured in headless Chromium on the page the plugin renders.
+"""Charts people can read, measured in headless Chromium on the page the plugin renders (a few seconds,
+no Airflow: the page is written to a file).
 
 The page is the plugin's own (render_page) on data made to reach the hard cases, which the fixture
 files never do: a day revised across a narrow range near a large count (29,100,000 to 29,140,000), a
-count no publication revised (a flat series), and states in every colour bin and without data. The
-browser lays it out with the page's fonts and styles; the tests read back what it renders: the tick
-labels' text and boxes, the colours it computes for every text of the map and what lies under it (a
-pattern's own colours), the accessibility tree's names. The end-to-end test (test_dashboard_browser.py)
-runs the same checks on the page a real Airflow serves.
+count no publication revised (a flat series), a county's date revised across 10,000,000 from a value
+below it, and states in every colour bin and without data. The browser lays it out with the page's
+fonts and styles; the tests read back what it renders: the tick labels' text and boxes, the colours it
+computes for every text of the map and what lies under it (a pattern's own colours), the accessibility
+tree's names. The end-to-end test (test_dashboard_browser.py) runs the same checks on the page a real
+Airflow serves.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from dashboard_readability import (
 from headless_chromium import Chromium
 
 from covid_dashboard.data import Dashboard, columns_of, derive_days
-from covid_dashboard.history import History
+from covid_dashboard.history import Area, AreaRevisions, History
 from covid_dashboard.page import render_page
 from covid_dashboard.states import BINS, TILES, StatesView
 
@@ -54,6 +56,26 @@ AXES_DRAWN = ["chart-cases", "chart-deaths", "chart-recovered", "chart-new-cases
     "chart-step-cases",
     "chart-step-deaths",
 ]
+# A county's date revised three times across 10,000,000, from a value below it; its deaths once.
+COUNTY = Area("California", "Los Angeles")
+COUNTY_CASES = (9_999_990, 10_000_002, 10_000_005, 10_000_011)
+COUNTY_DEATHS = (24_208, 24_208, 24_208, 24_211)
+REVISIONS = {
+    "states": {"total": 0, "rows": []},
+    "counties": {
+        "total": 3,
+        "rows": [
+            [
+                "2021-03-08", COUNTY.state, COUNTY.county, f"2021-03-{9 + i:02d}T12:00:00+00:00", f"{i:040x}",
+                COUNTY_CASES[i], COUNTY_CASES[i + 1], COUNTY_DEATHS[i], COUNTY_DEATHS[i + 1],
+            ]
+            for i in reversed(range(3))
+        ],
+    },
+}  # fmt: skip
+AREA_AXES = ["chart-area-step-cases", "chart-area-step-deaths"]
+# Each step chart's "before" step: the value its date's first revision replaced.
+BEFORE = "[...document.querySelectorAll('path.before')].map(p => [p.closest('svg').id, Number(p.dataset.value)])"
 
 
 def the_dashboard() -> Dashboard:
@@ -70,16 +92,19 @@ def the_dashboard() -> Dashboard:
         runs=(),
         last_success_at=None,
         history=History.from_json(HISTORY),
+        revisions=AreaRevisions.from_json(REVISIONS),
         states=StatesView.from_json(states, []),
     )
 
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
-    """The page in Chromium, scrolled as the states screenshot is; what it renders."""
+    """The page in Chromium, scrolled as the states screenshot is, then the page of the county's revisions;
+    what they render."""
     folder = tmp_path_factory.mktemp("readable")
-    html = folder / "dashboard.html"
+    html, county = folder / "dashboard.html", folder / "county.html"
     html.write_text(render_page(the_dashboard(), day=TRACED), encoding="utf-8")
+    county.write_text(render_page(the_dashboard(), area=COUNTY), encoding="utf-8")
     with Chromium(folder / "profile", *VIEWPORT) as browser:
         browser.navigate(html.as_uri())
         browser.wait_for("document.readyState === 'complete' && !!document.getElementById('states-map')", "the page")
@@ -87,14 +112,19 @@ def page(tmp_path_factory):
         browser.evaluate(SHOW_STATES)
         seen_map = browser.evaluate(MAP)
         names = browser.accessible_names("#states-map a")
-    return {"axes": axes, "map": seen_map, "names": names}
+        browser.navigate(county.as_uri())
+        browser.wait_for("!!document.getElementById('chart-area-step-cases')", "the county's revisions")
+        axes.update({axis["id"]: axis for axis in browser.evaluate(AXES) if axis["id"] in AREA_AXES})
+        before = dict(browser.evaluate(BEFORE))
+        control = browser.accessible_names("select#area")
+    return {"axes": axes, "map": seen_map, "names": names, "before": before, "control": control}
 
 
 def test_every_chart_with_values_has_a_labelled_y_axis(page):
-    assert list(page["axes"]) == AXES_DRAWN
+    assert list(page["axes"]) == AXES_DRAWN + AREA_AXES
 
 
-@pytest.mark.parametrize("chart", AXES_DRAWN)
+@pytest.mark.parametrize("chart", AXES_DRAWN + AREA_AXES)
 def test_the_y_axis_labels_are_distinct_and_each_its_tick_correctly_rounded(page, chart):
     ticks = page["axes"][chart]["ticks"]
     labels = [tick["label"] for tick in ticks]
@@ -106,7 +136,7 @@ def test_the_y_axis_labels_are_distinct_and_each_its_tick_correctly_rounded(page
     assert [t["y"] for t in ticks] == sorted((t["y"] for t in ticks), reverse=True)
 
 
-@pytest.mark.parametrize("chart", AXES_DRAWN)
+@pytest.mark.parametrize("chart", AXES_DRAWN + AREA_AXES)
 def test_the_ticks_span_the_plotted_values_and_sit_at_their_height(page, chart):
     axis = page["axes"][chart]
     ticks = [(float(t["value"]), t["y"]) for t in axis["ticks"]]
@@ -119,7 +149,7 @@ def test_the_ticks_span_the_plotted_values_and_sit_at_their_height(page, chart):
         assert y == pytest.approx(y1 if v1 == v2 else y1 + (value - v1) * (y2 - y1) / (v2 - v1), abs=0.15)
 
 
-@pytest.mark.parametrize("chart", AXES_DRAWN)
+@pytest.mark.parametrize("chart", AXES_DRAWN + AREA_AXES)
 def test_the_tick_labels_are_drawn_whole_inside_their_chart(page, chart):
     axis = page["axes"][chart]
 
@@ -131,6 +161,22 @@ def test_a_narrow_range_near_a_large_count_is_labelled_in_steps_that_tell_its_va
 
     assert labels == ["29.10M", "29.11M", "29.12M", "29.13M", "29.14M"]
     assert sorted({value for value, _ in page["axes"]["chart-step-cases"]["points"]}) == list(CASES)
+
+
+def test_a_countys_date_revised_across_ten_million_is_labelled_in_full_from_the_value_first_revised(page):
+    axis = page["axes"]["chart-area-step-cases"]
+    labels = [tick["label"] for tick in axis["ticks"]]
+
+    assert labels == ["9,999,990", "9,999,995", "10,000,000", "10,000,005", "10,000,010", "10,000,015"]
+    # The circles are the three revisions' new values; the value they first replaced is the dashed step.
+    assert [value for value, _ in axis["points"]] == list(COUNTY_CASES[1:])
+    assert page["before"] == {"chart-area-step-cases": COUNTY_CASES[0], "chart-area-step-deaths": COUNTY_DEATHS[0]}
+    deaths = [float(tick["value"]) for tick in page["axes"]["chart-area-step-deaths"]["ticks"]]
+    assert deaths[0] <= COUNTY_DEATHS[0] and deaths[-1] >= COUNTY_DEATHS[-1]
+
+
+def test_the_revisions_control_is_named_for_assistive_technology_by_its_label(page):
+    assert page["control"] == [("combobox", "Revisions of")]
 
 
 def test_a_flat_series_shows_its_one_value(page):

@@ -1,8 +1,9 @@
-"""The revisions view's data: the history in the published document answers as the database does.
+"""The revisions view's national data: the history in the published document answers as the database does.
 
-Publications are loaded by the pipeline's loader into a real PostgreSQL (tests/test_loader.py's helper),
-published with read_payload, and read back as the plugin reads them; the "as of" tables must equal
-both covid_us_daily_as_of in SQL and an independent merge of the files published by then.
+The real national files are loaded by the pipeline's loader into a real PostgreSQL (out of order: the
+older JHU file after the newer one, as a backfill), merged, published with read_payload, and read back
+as the plugin reads them; the "as of" tables must equal both covid_us_daily_as_of in SQL and an
+independent merge of the files published by then.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ from datetime import UTC, datetime
 
 import psycopg
 import pytest
+from dashboard_helpers import JHU_VERSIONS, NYT_VERSIONS, load_fixture, merge
 
 from covid_dashboard.data import Publication, dashboard_from_payload
 from covid_dashboard.history import History
-from covid_etl.dashboard import history_columns, read_payload
+from covid_etl.publish.dashboard import history_columns, read_payload
 from oracle import independent_merge, revised_days
-from test_loader import JHU_VERSIONS, NYT_VERSIONS, load
 
 PUBLISHED = Publication(run_id="manual__test", published_at=datetime(2026, 5, 2, tzinfo=UTC))
 MOMENTS = [
@@ -28,11 +29,14 @@ MOMENTS = [
 
 
 @pytest.fixture
-def loaded(db_url) -> dict:
-    """Every NYT version with the newer JHU one, then the oldest NYT with the older JHU: out of order."""
-    for number, nyt in enumerate(NYT_VERSIONS):
-        load(psycopg.connect, db_url, nyt, "real/jhu-combined-2021-03-17.csv", run_id=f"run-{number}")
-    load(psycopg.connect, db_url, "real/nyt-us-2020-08-13.csv", "real/jhu-combined-2020-12-14.csv", run_id="run-9")
+def loaded(db_url, tmp_path) -> dict:
+    """Every NYT version and the newer JHU one, then the older JHU one: out of order."""
+    newer_jhu, older_jhu = sorted(JHU_VERSIONS, key=JHU_VERSIONS.get, reverse=True)
+    for number, (nyt, at) in enumerate(NYT_VERSIONS.items()):
+        load_fixture(db_url, "nyt", nyt, tmp_path, at=at, run_id=f"run-{number}")
+    for jhu in (newer_jhu, older_jhu):
+        load_fixture(db_url, "jhu", jhu, tmp_path, at=JHU_VERSIONS[jhu], run_id="run-jhu")
+    merge(db_url, nyt_at=max(NYT_VERSIONS.values()), jhu_at=JHU_VERSIONS[newer_jhu])
     with psycopg.connect(db_url) as conn:
         return read_payload(conn, run_id="manual__test")
 
