@@ -166,19 +166,24 @@ class DatasetRevisions:
 
     @classmethod
     def from_json(cls, document: dict[str, Any] | None, keys: int) -> DatasetRevisions:
-        """Read ``{"total", "rows"}``; a row is [the key's ``keys`` columns (date first), published_at,
-        commit, old_cases, new_cases, old_deaths, new_deaths] (include/sql/dashboard_revisions.sql)."""
+        """Read ``{"total", "publications", "rows"}``: the publications [published_at, commit] the rows point
+        to, and a row is [the key's ``keys`` columns (date first), publication index, old_cases, new_cases,
+        old_deaths, new_deaths] (include/covid_etl/publish/dashboard.py, revisions_columns)."""
         if not document:
             return cls(0, ())
+        publications = [
+            (datetime.fromisoformat(published_at), commit) for published_at, commit in document["publications"]
+        ]
         rows = []
         for row in document["rows"]:
             day, *names = row[:keys]
-            published_at, commit, old_cases, new_cases, old_deaths, new_deaths = row[keys:]
+            index, old_cases, new_cases, old_deaths, new_deaths = row[keys:]
+            published_at, commit = publications[index]
             rows.append(
                 Revision(
                     date.fromisoformat(day),
                     Area(*names),
-                    datetime.fromisoformat(published_at),
+                    published_at,
                     commit,
                     (old_cases, new_cases),
                     (old_deaths, new_deaths),

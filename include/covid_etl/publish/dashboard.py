@@ -22,9 +22,9 @@ log = logging.getLogger(__name__)
 
 PAYLOAD_VERSION = 4
 RUN_LIMIT = 10
-# The most history entries the document carries (about 25 bytes each): beyond it, publications are
-# thinned (see thin_history), so the document stays far below the megabyte an XCom should not exceed.
-MAX_HISTORY_ENTRIES = 20_000
+# The most history entries the document carries (about 30 bytes each): beyond it, publications are
+# thinned (see thin_history), so the document stays below the megabyte an XCom should not exceed.
+MAX_HISTORY_ENTRIES = 10_000
 # The values each source contributes, in the order the history's rows carry them.
 SOURCE_VALUES = {"NYT": ("cases", "deaths"), "JHU": ("recovered",)}
 
@@ -101,11 +101,34 @@ def history_columns(
     while sum(map(len, changes.values())) > max_entries:
         keep_every *= 2
         changes = {source: thin_history(full[source], len(listed[source]), keep_every) for source in SOURCE_VALUES}
+    if keep_every > 1:  # the publications no change points to any more are left out too
+        for source in SOURCE_VALUES:
+            kept = sorted({change[0] for change in changes[source]})
+            place = {index: position for position, index in enumerate(kept)}
+            listed[source] = [listed[source][index] for index in kept]
+            changes[source] = [[place[change[0]], *change[1:]] for change in changes[source]]
     return {
         "first_date": first and first.isoformat(),
         "thinned_to_every": keep_every,
         **{source: {"publications": listed[source], "changes": changes[source]} for source in SOURCE_VALUES},
     }
+
+
+# The datasets whose revisions the document carries, and their keys' widths.
+REVISED_KEYS = {"states": 2, "counties": 3}
+
+
+def revisions_columns(found: dict[str, Any], key_width: int) -> dict[str, Any]:
+    """A dataset's revisions (dashboard_revisions.sql), compactly: its publications [published_at, commit]
+    once each, and per revision [the key's columns, publication index, old_cases, new_cases, old_deaths,
+    new_deaths]."""
+    publications: dict[tuple, int] = {}
+    rows = []
+    for row in found["rows"]:
+        published = (row[key_width], row[key_width + 1])
+        index = publications.setdefault(published, len(publications))
+        rows.append([*row[:key_width], index, *row[key_width + 2 :]])
+    return {"total": found["total"], "publications": [list(published) for published in publications], "rows": rows}
 
 
 def states_columns(states: Sequence[Sequence[Any]]) -> dict[str, Any]:
@@ -170,15 +193,18 @@ def build_payload(
         "history": history_columns(publications, history),
         "states": states_columns(states),
         "counties": counties_rows(counties),
-        "revisions": revisions or {name: {"total": 0, "rows": []} for name in ("states", "counties")},
+        "revisions": {
+            name: revisions_columns((revisions or {}).get(name) or {"total": 0, "rows": []}, width)
+            for name, width in REVISED_KEYS.items()
+        },
     }
 
 
 # The states and counties views.
 DATASET_VIEWS = ("dashboard_states", "dashboard_counties")
-# The most revisions of each of states and counties the document carries, newest first (about 90 bytes
+# The most revisions of each of states and counties the document carries, newest first (about 70 bytes
 # each): the revisions view lists these, and says how many there are in all (docs/adr/0006).
-MAX_REVISIONS = 2000
+MAX_REVISIONS = 1500
 
 
 def read_payload(conn: Any, *, run_id: str) -> dict[str, Any]:

@@ -134,7 +134,7 @@ def test_the_view_says_when_the_document_holds_only_the_newest_revisions_of_many
             "older ones are not listed or counted here.",
         )
     ]
-    assert MAX_REVISIONS == 2000  # what a real document holds at most of each dataset
+    assert MAX_REVISIONS == 1500  # what a real document holds at most of each dataset
 
 
 def test_a_countys_revisions_are_a_table_of_its_dates_publications_and_counts_old_to_new():
