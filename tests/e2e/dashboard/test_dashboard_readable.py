@@ -60,13 +60,14 @@ AXES_DRAWN = ["chart-cases", "chart-deaths", "chart-recovered", "chart-new-cases
 COUNTY = Area("California", "Los Angeles")
 COUNTY_CASES = (9_999_990, 10_000_002, 10_000_005, 10_000_011)
 COUNTY_DEATHS = (24_208, 24_208, 24_208, 24_211)
-REVISIONS = {
-    "states": {"total": 0, "rows": []},
+REVISIONS = {  # the document's shape: each publication listed once, rows pointing to it by index
+    "states": {"total": 0, "publications": [], "rows": []},
     "counties": {
         "total": 3,
+        "publications": [[f"2021-03-{9 + i:02d}T12:00:00+00:00", f"{i:040x}"] for i in range(3)],
         "rows": [
             [
-                "2021-03-08", COUNTY.state, COUNTY.county, f"2021-03-{9 + i:02d}T12:00:00+00:00", f"{i:040x}",
+                "2021-03-08", COUNTY.state, COUNTY.county, i,
                 COUNTY_CASES[i], COUNTY_CASES[i + 1], COUNTY_DEATHS[i], COUNTY_DEATHS[i + 1],
             ]
             for i in reversed(range(3))
