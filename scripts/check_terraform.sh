@@ -8,7 +8,7 @@
 #   3. terraform validate
 #   4. terraform test: terraform/tests/*.tftest.hcl, plan-only runs with a mocked AWS provider. The
 #      one ephemeral resource (the database password), which Terraform 1.11 cannot mock, gets a real
-#      provider whose Secrets Manager endpoint is tests/terraform/password_stub.py on 127.0.0.1.
+#      provider whose Secrets Manager endpoint is tests/infra/terraform/password_stub.py on 127.0.0.1.
 #   5. checkov, twice: the default variables, then every optional feature switched on (QuickSight,
 #      one NAT gateway per AZ, private UI access rules, ...), because checkov does not evaluate
 #      resources whose count is 0. Every exemption is an inline `#checkov:skip=CKV_...:reason`
@@ -105,13 +105,13 @@ step "terraform validate"
 terraform -chdir="$tf_dir" validate "${color[@]}" || fail "terraform validate"
 
 step "terraform test (mocked AWS provider, plan-only runs)"
-"$python" "$repo_root/tests/terraform/password_stub.py" "$work/stub.port" "$work/stub.log" &
+"$python" "$repo_root/tests/infra/terraform/password_stub.py" "$work/stub.port" "$work/stub.log" &
 stub_pid=$!
 for _ in $(seq 50); do
     [[ -s "$work/stub.port" ]] && break
     sleep 0.1
 done
-[[ -s "$work/stub.port" ]] || fail "the GetRandomPassword stub (tests/terraform/password_stub.py) did not start"
+[[ -s "$work/stub.port" ]] || fail "the GetRandomPassword stub (tests/infra/terraform/password_stub.py) did not start"
 # Only the ephemeral password's provider (alias aws.password) calls an AWS API; it goes here.
 export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$(cat "$work/stub.port")"
 # Dummy credentials for that provider (never validated); a developer's own profile stays unused.

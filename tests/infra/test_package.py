@@ -19,7 +19,7 @@ from pathlib import Path
 import package_mwaa
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_SCRIPT = ROOT / "scripts" / "package_mwaa.py"
 
 

@@ -21,7 +21,7 @@ from moto.server import ThreadedMotoServer
 
 from covid_etl.config import SETTINGS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yaml"
 DOCKERFILE = ROOT / "docker" / "Dockerfile"
 ENV_EXAMPLE = ROOT / ".env.example"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS_DIR = ROOT / ".github" / "workflows"
 CI = WORKFLOWS_DIR / "ci.yml"
 DEPLOY = WORKFLOWS_DIR / "deploy.yml"

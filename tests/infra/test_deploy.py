@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "scripts" / "deploy_mwaa.sh"
 BUCKET = "covid-etl-artifacts-123456789012"
 ENV_NAME = "covid-etl"

@@ -17,7 +17,7 @@ from typing import Any
 import hcl2
 from hcl2 import SerializationOptions
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 TERRAFORM_DIR = REPO / "terraform"
 
 _PARSE_OPTIONS = SerializationOptions(strip_string_quotes=True, explicit_blocks=False, with_comments=True)
