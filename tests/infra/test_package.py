@@ -132,7 +132,7 @@ def test_dags_folder_holds_the_dags_the_library_and_the_sql(dist):
     for entry in (ROOT / "include").iterdir():
         expected |= {f"{entry.name}/{name}" for name in repo_files(entry)}
     assert repo_files(dist / "dags") == expected
-    assert {"covid_etl_dag.py", "covid_etl/__init__.py", "sql/create_tables.sql"} <= expected
+    assert {"covid_etl_dag.py", "covid_etl/__init__.py", "sql/schema.sql"} <= expected
 
 
 @pytest.mark.parametrize(
@@ -140,7 +140,7 @@ def test_dags_folder_holds_the_dags_the_library_and_the_sql(dist):
     [
         pytest.param("covid_etl_dag.py", "dags/covid_etl_dag.py", id="dag"),
         pytest.param("covid_etl/sql.py", "include/covid_etl/sql.py", id="library"),
-        pytest.param("sql/create_tables.sql", "include/sql/create_tables.sql", id="sql"),
+        pytest.param("sql/schema.sql", "include/sql/schema.sql", id="sql"),
     ],
 )
 def test_files_are_shipped_unchanged(dist, shipped, source):
