@@ -69,7 +69,7 @@ BACKFILL_PUBLICATIONS = 30
 # The backfill's loads stop once they take BACKFILL_BUDGET_FACTOR times what its target allows (1.5 × 30 ×
 # next_day's median), at least BACKFILL_BUDGET_MIN_S: far over its target, the case has failed already,
 # and the whole run stays within its time (--backfill-budget sets seconds, 0 for no limit).
-BACKFILL_BUDGET_FACTOR = 3
+BACKFILL_BUDGET_FACTOR = 2
 BACKFILL_BUDGET_MIN_S = 30.0
 # Ours' first load at a fifth of and twice the main size (0.5M and 5M rows at the default 2.5M): the
 # results' names stay these whatever --rows is; each case's "rows" says how many it loaded.
@@ -360,7 +360,7 @@ class Templates:
     ours' runs that start from it: the state a daily load finds, made once rather than per run."""
 
     def __init__(self, server: Server) -> None:
-        self.server, self.made = server, {}
+        self.server, self.made, self.failed = server, {}, {}
 
     def for_run(self, run: Run, files: Files, python: Path, timeout: float) -> str:
         if run.size not in self.made:
@@ -372,7 +372,9 @@ class Templates:
             measured = run_measured(command, timeout)
             line = _json_line(measured.stdout)
             if measured.status != 0 or not (line or {}).get("verified"):
-                raise RuntimeError(f"preparing ours' base failed: {measured.stderr.strip()[-2000:]} {line}")
+                self.failed[run.size] = f"preparing ours' base failed: {measured.stderr.strip()[-2000:]} {line}"
+        if run.size in self.failed:
+            raise RuntimeError(self.failed[run.size])
         return self.made[run.size]
 
     def drop(self) -> None:
@@ -398,7 +400,11 @@ def execute(
     loaded, base = case_files(files, run.case)
     database = f"bench_{run.name}_{uuid.uuid4().hex[:8]}"
     outcome = Outcome(run)
-    template = templates.for_run(run, files, python, timeout) if run.prepared and templates else None
+    try:
+        template = templates.for_run(run, files, python, timeout) if run.prepared and templates else None
+    except RuntimeError as exc:  # the run cannot start from the base: it fails, the others go on
+        outcome.error = str(exc)
+        return outcome
     url = server.create_database(database, template)
     command = [str(python), str(HERE / "methods" / f"{run.method}.py"), "--db", url, "--case", run.case]
     command += ["--file", str(loaded)] + (["--base", str(base)] if base else []) + (["--prepared"] if template else [])
@@ -720,7 +726,14 @@ def backfill_rows(cases: dict[str, Case]) -> list[tuple[str, ...]]:
     ]
 
 
-def results_json(floors: dict[int, Case], cases: dict[str, Case], rows: int, server_info: dict, wall_s: float) -> dict:
+def results_json(
+    floors: dict[int, Case],
+    cases: dict[str, Case],
+    rows: int,
+    server_info: dict,
+    wall_s: float,
+    load_before: float = 0.0,
+) -> dict:
     """latest.json: issue 19's shape ({"date", "cores", "rows", "floor_seconds", "cases": {NAME: {...}}}),
     plus the min and max of repeated runs, ours' profile, the floors of every size and where it ran."""
     main_floor = floors.get(rows)
@@ -769,7 +782,7 @@ def results_json(floors: dict[int, Case], cases: dict[str, Case], rows: int, ser
         },  # fmt: skip
         "cases": out_cases,
         "server": server_info,
-        "machine": machine(),
+        "machine": machine() | {"load_average_before": round(load_before, 2)},
         "wall_minutes": round(wall_s / 60, 2),
     }
 
@@ -794,7 +807,7 @@ def machine() -> dict:
         "cpu": cpu_model(),
         "ram_gib": round(total_ram_gib(), 1),
         "system": f"{platform.system()} {platform.release()}",
-        "load_average": os.getloadavg()[0],
+        "load_average_after": round(os.getloadavg()[0], 2),
         "python": platform.python_version(),
     }
 
@@ -1001,7 +1014,8 @@ def main(argv: list[str] | None = None) -> int:
     page = args.results_dir / f"{date.today().isoformat()}.md"
     page.write_text(report(outcomes, server_info, files, wall_s, load_before))
     latest = args.results_dir / "latest.json"
-    latest.write_text(json.dumps(results_json(floors, cases, args.rows, server_info, wall_s), indent=2) + "\n")
+    document = results_json(floors, cases, args.rows, server_info, wall_s, load_before)
+    latest.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     print(f"written to {page} and {latest}")
     return 0 if outcomes and all(o.verified for o in outcomes) else 1
 

@@ -173,8 +173,8 @@ def backfill(db_url: str, manifest_path: Path, budget: float | None = None) -> d
     """Load the backfill's publications in a shuffled order, then check the latest table and every
     publication's as-of table against its file, and measure the history's size and the as-of queries.
 
-    With a ``budget``, the loads stop once they have taken longer (the harness sets it a few times over
-    the case's target): the case then reports how far it came and is not verified.
+    With a ``budget``, the loads stop once they have taken longer (the harness sets it at twice what the
+    case's target allows): the case then reports how far it came and is not verified.
     """
     folder = manifest_path.parent
     manifest = json.loads(manifest_path.read_text())
