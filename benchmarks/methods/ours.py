@@ -210,7 +210,7 @@ def backfill(db_url: str, manifest_path: Path, budget: float | None = None) -> d
             "rows": sum(file_digest(folder / item["file"]).rows for item in loads),
             "publications": len(files),
             "loaded": len(loads),
-            "estimated_seconds": round(total * len(order) / len(loads), 1),
+            "estimated_seconds": round(total * len(order) / len(loads), 2),
             "verified": False,
             "problems": [
                 f"stopped after {len(loads)} of {len(order)} loads: {total:.1f} s, over the budget of {budget:.0f} s"
