@@ -174,6 +174,18 @@ def test_verification_tells_a_table_that_differs_from_the_file_by_one_value(smal
     assert common.verify(db_url, folder / "base.csv")[1]
 
 
+def test_a_tables_digest_is_its_files_with_names_the_csv_quotes(db_url, tmp_path):
+    counties = tmp_path / "counties.csv"
+    generator.write_counties(
+        [generator.County("Alaska", 'Valdez, "Cordova"', "02261"), generator.County("Alaska", "Yakutat", "")], counties
+    )
+    generator.generate(4, 1, tmp_path, derived=False, counties_csv=counties)
+    assert '"Valdez, ""Cordova"""' in (tmp_path / "base.csv").read_text()
+    run_method("floor", db_url, "first_load", tmp_path / "base.csv")
+    assert common.table_digest(db_url) == common.file_digest(tmp_path / "base.csv")
+    assert common.file_digest(tmp_path / "base.csv") == common.read_digest(tmp_path / "base.csv")
+
+
 def test_verification_tells_a_dropped_key_left_in_the_table(small, db_url):
     folder, manifest = small
     assert run_method("ours", db_url, "next_day", folder / "next_day.csv", folder / "base.csv")["verified"]
