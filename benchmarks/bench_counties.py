@@ -1,22 +1,34 @@
-"""`make bench`: load NYT's county series (~2.5M rows) into PostgreSQL with each method, side by side, in one run.
+"""`make bench`: load NYT's county series (~2.5M rows) into PostgreSQL with each method, side by side, in one
+run, every case with the history our loader keeps.
 
-For the main size (``--rows``) it runs every method on every case it has (benchmarks/methods/__init__.py):
-``first`` (empty table), ``reload`` (the same publication again, skip disabled), ``revised`` (1% of past
-rows changed and one more day), ``skip`` (the same publication, skip enabled; ours only). For each extra
-size (``--sizes``) it runs ours' ``first`` case, to show how its peak memory grows with the file. The floor
-(a plain COPY into the empty table) runs at every size, since each line's ratio is to the floor's time
-on a file of the same size.
+Ours (the project's loader, ``load_publication``) runs every case of issue 19 on the main file (``--rows``):
+``first_load``, ``forced_reload``, ``revised_1pct``, ``next_day``, ``next_day_cold``, ``skip``; and
+its first load at two more sizes for its peak memory (``rss_0_5m`` and ``rss_5m``: a fifth of and twice
+the main size, 0.5M and 5M rows by default). Each of those runs ``--repeat`` times (3), in rounds, each
+run right after a run of the floor (a plain COPY of a file of the same size into an empty logged table
+with the primary key), so that both see the same moment of a shared machine; the tables give the
+median, with the min and max. The peers (the seed's ``execute_values`` upsert and dlt's merge) run once,
+on ``first_load`` and ``next_day`` (``--peer-cases`` for more). Then ``backfill_30``: 30 daily
+publications loaded in a shuffled order by ours, every one checked as of its commit time.
 
-Each (method, case) runs in a fresh database, in a fresh Python process (its own peak RSS, from
-``os.wait4``), on one PostgreSQL server that this script starts in a temporary folder and stops at the
-end. The server is durable (fsync, synchronous_commit and full_page_writes on, PostgreSQL's defaults), as a
-production database is: a load's cost includes writing its WAL and data safely.
+Each run is a fresh database and a fresh Python process (its own peak RSS, from ``os.wait4``), on one
+PostgreSQL server that this script starts in a temporary folder and stops at the end. The server is
+durable (fsync, synchronous_commit and full_page_writes on, PostgreSQL's defaults), as a production
+database is: a load's cost includes writing its WAL and data safely. Ours' cases that start from the
+loaded base run in a copy of one database that ours prepared so (``CREATE DATABASE ... TEMPLATE``):
+the same state, prepared once.
+
+Every run verifies its result against the file (digests the generator took as it wrote the files,
+against PostgreSQL's of the table; the keys the publication dropped absent) and its counts against what
+the generator's manifest implies; ours' runs also the history written. A run that does not verify fails
+the benchmark (exit status 1).
 
 Files come from benchmarks/generate_counties.py, cached under build/bench/ by rows, seed and generator
-version. The table is printed and written as Markdown to benchmarks/results/<date>.md with the machine,
-server and software it ran on. Exits 1 if any run failed or did not verify.
+version. The table is printed, and written as Markdown to <results>/<date>.md with the machine, server
+and software it ran on, and as JSON to <results>/latest.json.
 
-Usage: python benchmarks/bench_counties.py [--rows N] [--methods a,b] [--cases a,b] [--sizes N,M]
+Usage: python benchmarks/bench_counties.py [--rows N] [--repeat 3] [--sizes N,M] [--cases a,b]
+           [--peers a,b] [--peer-cases a,b] [--backfill 30] [--results-dir DIR]
 """
 
 from __future__ import annotations
@@ -28,20 +40,21 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from importlib.metadata import version
 from pathlib import Path
 
 import psycopg
-from generate_counties import Manifest, cache_folder, read_manifest
-from methods import CASES, METHODS
+from generate_counties import COUNTIES_CSV, Manifest, backfill_folder, cache_folder, read_backfill, read_manifest
+from methods import BACKFILL_CASE, METHODS, OURS_CASES, PEER_CASES, PEERS
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -50,8 +63,19 @@ sys.path[:0] = [str(ROOT / "scripts"), str(ROOT / "include")]
 from devstack import LocalPostgres, free_port  # noqa: E402
 
 DEFAULT_ROWS = 2_500_000
-DEFAULT_SIZES = (500_000, 5_000_000)
 DEFAULT_SEED = 20200121
+DEFAULT_REPEAT = 3
+DEFAULT_PEER_CASES = ("first_load", "next_day")
+BACKFILL_PUBLICATIONS = 30
+# The backfill's loads stop once they take BACKFILL_BUDGET_FACTOR times what its target allows (1.5 × 30 ×
+# next_day's median), at least BACKFILL_BUDGET_MIN_S: far over its target, the case has failed already,
+# and the whole run stays within its time (--backfill-budget sets seconds, 0 for no limit).
+BACKFILL_BUDGET_FACTOR = 2
+BACKFILL_BUDGET_MIN_S = 30.0
+# Ours' first load at a fifth of and twice the main size (0.5M and 5M rows at the default 2.5M): the
+# results' names stay these whatever --rows is; each case's "rows" says how many it loaded.
+SIZE_NAMES = ("rss_0_5m", "rss_5m")
+SIZE_FACTORS = (0.2, 2.0)
 RUN_TIMEOUT_S = 15 * 60
 DLT_LOCK = HERE / "requirements-dlt.lock"
 SETTINGS_SHOWN = (
@@ -65,38 +89,76 @@ SETTINGS_SHOWN = (
     "max_wal_size",
     "checkpoint_timeout",
 )
+# Issue 19's targets: (what is compared, bound, as the tables print it).
+TARGETS = {
+    "first_load": ("ratio", 1.1, "≤ 1.1× floor"),
+    "forced_reload": ("ratio", 0.3, "≤ 0.3× floor"),
+    "revised_1pct": ("ratio", 0.5, "≤ 0.5× floor"),
+    "next_day": ("ratio", 0.2, "≤ 0.2× floor"),
+    "next_day_cold": ("ratio", 0.3, "≤ 0.3× floor"),
+    "skip": ("seconds", 1.0, "< 1 s"),
+    "rss_0_5m": ("rss", 150, "≤ 150 MiB"),
+    "rss_5m": ("rss", 150, "≤ 150 MiB"),
+}
+TARGET_VS_30_NEXT_DAY = 1.5
+BACKFILL_TARGETS = {
+    "vs_30_next_day": (TARGET_VS_30_NEXT_DAY, "≤ 1.5"),
+    "history_vs_latest": (1.5, "≤ 1.5"),
+    "as_of_county_ms": (50, "≤ 50 ms"),
+}
+# (role of the file loaded, role of the publication the table holds before), by the method's case.
+CASE_ROLES = {
+    "first_load": ("base", None),
+    "forced_reload": ("republished", "base"),
+    "revised_1pct": ("revised", "base"),
+    "next_day": ("next_day", "base"),
+    "next_day_cold": ("next_day", "base"),
+    "skip": ("base", "base"),
+}
 
 
 @dataclass(frozen=True)
 class Run:
-    """One (method, case) on one file size."""
+    """One run: a method's case on one file size, under its name in the results."""
 
     method: str
-    case: str
+    case: str  # the method script's case
     size: int  # the rows asked of the generator; the file has whole days (Manifest.rows)
+    name: str  # in the results: first_load, rss_5m, execute_values_next_day, floor, ...
+
+    @property
+    def prepared(self) -> bool:
+        """Whether it runs in a copy of the database ours prepared with the base (see ``Templates``)."""
+        return self.method == "ours" and CASE_ROLES.get(self.case, (None, None))[1] is not None
 
 
 @dataclass
 class Outcome:
-    """What one run gave: its JSON line's numbers, its peak RSS, and whether it verified (or why not)."""
+    """What one run gave: its JSON line, its peak RSS, and whether it verified (or why not)."""
 
     run: Run
-    rows: int | None = None
-    seconds: float | None = None
+    result: dict = field(default_factory=dict)
     peak_rss_mib: float | None = None
     measurer_rss_mib: float | None = None  # a floor under peak_rss_mib: see MEASURE
-    inserted: int | None = None
-    updated: int | None = None
     verified: bool = False
     error: str | None = None
+
+    @property
+    def seconds(self) -> float | None:
+        return self.result.get("seconds")
+
+    @property
+    def rows(self) -> int | None:
+        return self.result.get("rows")
 
 
 @dataclass(frozen=True)
 class Files:
-    """A generated folder of county files (base, and for the main size republished and revised)."""
+    """A generated folder of county files (base, and for the main size republished, revised, next_day)."""
 
     folder: Path
     manifest: Manifest
+    backfill: Path | None = None  # the backfill's manifest.json, when generated
 
     def path(self, role: str) -> Path:
         return self.folder / self.manifest.files[role]
@@ -105,55 +167,110 @@ class Files:
 # --- the plan ------------------------------------------------------------------------------------------
 
 
-def plan(rows: int, methods: list[str], cases: list[str], sizes: list[int]) -> list[Run]:
-    """Every run, in order: the main size's floor, then each method's cases; then each extra size's floor and ours."""
-    runs = [Run("floor", "first", rows)]
-    for method in methods:
-        runs += [Run(method, case, rows) for case in METHODS[method].cases if case in cases and method != "floor"]
-    if "ours" in methods and "first" in cases:
-        for size in dict.fromkeys(size for size in sizes if size != rows):
-            runs += [Run("floor", "first", size), Run("ours", "first", size)]
+def plan(
+    rows: int,
+    *,
+    cases: list[str],
+    sizes: list[int],
+    repeat: int,
+    peers: list[str],
+    peer_cases: list[str],
+    backfill: bool,
+) -> list[Run]:
+    """Every run, in order: ``repeat`` rounds of (the floor, one of ours' cases) for each case and each
+    extra size; the peers' cases once; the backfill."""
+    runs = []
+    for _ in range(repeat):
+        for case in cases:
+            runs += [Run("floor", "first_load", rows, "floor"), Run("ours", case, rows, case)]
+        for size, name in zip(sizes, SIZE_NAMES, strict=False):
+            runs += [Run("floor", "first_load", size, "floor"), Run("ours", "first_load", size, name)]
+    for method in peers:
+        spec = METHODS[method]
+        runs += [Run(method, case, rows, spec.prefix + case) for case in peer_cases if case in spec.cases]
+    if backfill:
+        runs.append(Run("ours", BACKFILL_CASE, rows, BACKFILL_CASE))
     return runs
 
 
 def case_files(files: Files, case: str) -> tuple[Path, Path | None]:
     """(the file a case loads, the BASE the table holds before it, or None)."""
-    if case == "first":
-        return files.path("base"), None
-    loaded = {"reload": "republished", "skip": "republished", "revised": "revised"}[case]
-    return files.path(loaded), files.path("base")
+    if case == BACKFILL_CASE:
+        return files.backfill, None
+    loaded, base = CASE_ROLES[case]
+    return files.path(loaded), files.path(base) if base else None
 
 
-def expected_counts(manifest: Manifest, case: str) -> tuple[int, int]:
-    """(inserted, updated) a correct upsert reports for a case."""
+def expected_counts(manifest: Manifest, case: str) -> tuple[int, int, int]:
+    """(inserted, updated, deleted) a correct load reports for a case."""
     return {
-        "first": (manifest.rows, 0),
-        "reload": (0, 0),
-        "skip": (0, 0),
-        "revised": (manifest.new_rows, manifest.revised_rows),
+        "first_load": (manifest.rows, 0, 0),
+        "forced_reload": (0, 0, 0),
+        "skip": (0, 0, 0),
+        "revised_1pct": (manifest.new_rows, manifest.revised_rows, 0),
+        "next_day": (manifest.new_rows, manifest.next_day_revised_rows, len(manifest.next_day_deleted)),
+        "next_day_cold": (manifest.new_rows, manifest.next_day_revised_rows, len(manifest.next_day_deleted)),
     }[case]
+
+
+def expected_history(manifest: Manifest, case: str) -> dict[str, int]:
+    """The changes ours records for the loaded publication, by kind: none for the first publication of
+    its dates (it is the base) or one that changes nothing; else its new keys (+), changed values (~)
+    and dropped keys (-)."""
+    inserted, updated, deleted = expected_counts(manifest, case)
+    if case == "first_load":
+        return {}
+    return {kind: count for kind, count in (("+", inserted), ("-", deleted), ("~", updated)) if count}
+
+
+def problems_with(outcome: Outcome, manifest: Manifest) -> list[str]:
+    """What the harness finds wrong with a run's JSON line, beyond the method's own verification: counts
+    other than the files imply (a method that does not count passes), and for ours the history."""
+    result, run = outcome.result, outcome.run
+    problems = list(result.get("problems", []))
+    if not result.get("verified") and not problems:
+        problems.append("the method's verification failed")
+    if run.case == BACKFILL_CASE:
+        return problems
+    reported = tuple(result.get(name) for name in ("inserted", "updated", "deleted"))
+    expected = expected_counts(manifest, run.case)
+    if any(got is not None and got != want for got, want in zip(reported, expected, strict=True)):
+        problems.append(f"inserted, updated, deleted {reported}; the files imply {expected}")
+    if run.method == "ours":
+        if result.get("history") != expected_history(manifest, run.case):
+            problems.append(f"history written {result.get('history')}, expected {expected_history(manifest, run.case)}")
+        if run.case == "skip" and not result.get("skipped"):
+            problems.append("the skip's check did not find the loaded publication")
+    return problems
 
 
 # --- the files -----------------------------------------------------------------------------------------
 
 
-def ensure_files(rows: int, seed: int, cache_dir: Path, *, derived: bool) -> Files:
-    """The county files for (rows, seed), generated unless cached (with the derived files when ``derived``).
+def ensure_files(
+    rows: int, seed: int, cache_dir: Path, *, derived: bool, backfill: int = 0, counties: Path = COUNTIES_CSV
+) -> Files:
+    """The county files for (rows, seed), generated unless cached (with the derived files when ``derived``,
+    and ``backfill`` daily publications when asked).
 
     The generator runs in a process of its own (its command line), so the harness stays small.
     """
-    folder = cache_folder(rows, seed, cache_dir)
+    folder = cache_folder(rows, seed, cache_dir, counties)
     manifest = read_manifest(folder)
-    if manifest is None or (derived and "revised" not in manifest.files):
+    command = [sys.executable, str(HERE / "generate_counties.py"), "--rows", str(rows), "--seed", str(seed)]
+    command += ["--out", str(folder), "--counties", str(counties)]
+    if manifest is None or (derived and "next_day" not in manifest.files):
         (folder / "manifest.json").unlink(missing_ok=True)
-        command = [sys.executable, str(HERE / "generate_counties.py"), "--rows", str(rows), "--seed", str(seed)]
-        subprocess.run(
-            command + ["--out", str(folder)] + ([] if derived else ["--base-only"]),
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        subprocess.run(command + ([] if derived else ["--base-only"]), check=True, stdout=subprocess.DEVNULL)
         manifest = read_manifest(folder)
-    return Files(folder, manifest)
+    backfill_manifest = None
+    if backfill:
+        backfill_dir = backfill_folder(folder, backfill)
+        if read_backfill(backfill_dir) is None:
+            (backfill_dir / "manifest.json").unlink(missing_ok=True)
+            subprocess.run(command + ["--backfill", str(backfill)], check=True, stdout=subprocess.DEVNULL)
+        backfill_manifest = backfill_dir / "manifest.json"
+    return Files(folder, manifest, backfill_manifest)
 
 
 # --- the dlt virtualenv --------------------------------------------------------------------------------
@@ -200,10 +317,19 @@ class Server:
     def _admin(self) -> psycopg.Connection:
         return psycopg.connect(self.admin_url, autocommit=True)
 
-    def create_database(self, name: str) -> str:
-        with self._admin() as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+    def url(self, name: str) -> str:
         return self.admin_url.rsplit("/", 1)[0] + "/" + name
+
+    def create_database(self, name: str, template: str | None = None) -> str:
+        """A new database: empty, or a copy of ``template`` (its files copied: WAL-logging a copy of
+        hundreds of MB, PostgreSQL 15's default, takes longer than loading it)."""
+        with self._admin() as conn:
+            if template is None:
+                conn.execute(f'CREATE DATABASE "{name}"')
+            else:
+                file_copy = " STRATEGY FILE_COPY" if conn.info.server_version >= 150000 else ""
+                conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"{file_copy}')
+        return self.url(name)
 
     def drop_database(self, name: str) -> None:
         with self._admin() as conn:
@@ -230,17 +356,60 @@ def local_server() -> Iterator[Server]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+class Templates:
+    """Databases ours prepared with a size's base (loaded by ours, settled, verified), copied for each of
+    ours' runs that start from it: the state a daily load finds, made once rather than per run."""
+
+    def __init__(self, server: Server) -> None:
+        self.server, self.made, self.failed = server, {}, {}
+
+    def for_run(self, run: Run, files: Files, python: Path, timeout: float) -> str:
+        if run.size not in self.made:
+            name = f"bench_template_{uuid.uuid4().hex[:8]}"
+            url = self.server.create_database(name)
+            self.made[run.size] = name
+            command = [str(python), str(HERE / "methods" / "ours.py"), "--db", url, "--case", run.case]
+            command += ["--base", str(files.path("base")), "--prepare-only"]
+            measured = run_measured(command, timeout)
+            line = _json_line(measured.stdout)
+            if measured.status != 0 or not (line or {}).get("verified"):
+                self.failed[run.size] = f"preparing ours' base failed: {measured.stderr.strip()[-2000:]} {line}"
+        if run.size in self.failed:
+            raise RuntimeError(self.failed[run.size])
+        return self.made[run.size]
+
+    def drop(self) -> None:
+        for name in self.made.values():
+            self.server.drop_database(name)
+        self.made = {}
+
+
 # --- one run -------------------------------------------------------------------------------------------
 
 
-def execute(run: Run, files: Files, server: Server, python: Path, timeout: float = RUN_TIMEOUT_S) -> Outcome:
-    """Run one (method, case) in a fresh database and a fresh process; its JSON line, peak RSS and check."""
+def execute(
+    run: Run,
+    files: Files,
+    server: Server,
+    python: Path,
+    timeout: float = RUN_TIMEOUT_S,
+    templates: Templates | None = None,
+    extra: tuple[str, ...] = (),
+) -> Outcome:
+    """Run one case in a fresh database (a copy of ours' prepared one, for ours' cases that start from the
+    base) and a fresh process; its JSON line, peak RSS and check."""
     loaded, base = case_files(files, run.case)
-    database = f"bench_{run.method}_{run.case}_{uuid.uuid4().hex[:8]}"
-    url = server.create_database(database)
-    command = [str(python), str(HERE / "methods" / f"{run.method}.py"), "--db", url, "--case", run.case]
-    command += ["--file", str(loaded)] + (["--base", str(base)] if base else [])
+    database = f"bench_{run.name}_{uuid.uuid4().hex[:8]}"
     outcome = Outcome(run)
+    try:
+        template = templates.for_run(run, files, python, timeout) if run.prepared and templates else None
+    except RuntimeError as exc:  # the run cannot start from the base: it fails, the others go on
+        outcome.error = str(exc)
+        return outcome
+    url = server.create_database(database, template)
+    command = [str(python), str(HERE / "methods" / f"{run.method}.py"), "--db", url, "--case", run.case]
+    command += ["--file", str(loaded)] + (["--base", str(base)] if base else []) + (["--prepared"] if template else [])
+    command += extra
     try:
         measured = run_measured(command, timeout)
         outcome.peak_rss_mib = measured.peak_rss_kib / 1024  # ru_maxrss is in KiB on Linux
@@ -248,25 +417,25 @@ def execute(run: Run, files: Files, server: Server, python: Path, timeout: float
         if measured.status != 0:
             outcome.error = f"exit status {measured.status}: {measured.stderr.strip()[-2000:]}"
             return outcome
-        try:
-            result = json.loads(measured.stdout.strip().splitlines()[-1])
-        except (IndexError, ValueError):
+        result = _json_line(measured.stdout)
+        if result is None:
             outcome.error = f"no JSON line on stdout: {measured.stdout.strip()[-500:]!r}"
             return outcome
-        outcome.rows, outcome.seconds = result["rows"], result["seconds"]
-        outcome.inserted, outcome.updated = result["inserted"], result["updated"]
-        outcome.verified = bool(result["verified"]) and _counts_agree(outcome, files.manifest)
-        if not outcome.verified:
-            outcome.error = f"not verified: {result}"
+        outcome.result = result
+        problems = problems_with(outcome, files.manifest)
+        outcome.verified = not problems
+        if problems:
+            outcome.error = "not verified: " + "; ".join(problems)
     finally:
         server.drop_database(database)
     return outcome
 
 
-def _counts_agree(outcome: Outcome, manifest: Manifest) -> bool:
-    """Whether the reported inserts and updates are what the files imply (a method that does not count passes)."""
-    inserted, updated = expected_counts(manifest, outcome.run.case)
-    return outcome.inserted in (None, inserted) and outcome.updated in (None, updated)
+def _json_line(stdout: str) -> dict | None:
+    try:
+        return json.loads(stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        return None
 
 
 # Runs one command, reaps it with os.wait4 and writes its exit status and peak RSS (ru_maxrss, KiB) as JSON to
@@ -325,55 +494,298 @@ def run_measured(command: list[str], timeout: float) -> Measured:
         return Measured(result["status"], out.read_text(), stderr_text, result["maxrss_kib"], result["own_kib"])
 
 
-# --- the report ----------------------------------------------------------------------------------------
-
-COLUMNS = ("method", "case", "rows", "seconds", "rows/s", "peak RSS MiB", "x floor", "inserted", "updated", "verified")
+# --- the results ---------------------------------------------------------------------------------------
 
 
-def table_rows(outcomes: list[Outcome]) -> list[tuple[str, ...]]:
-    """The table's cells, one tuple per run; the ratio is to the floor's seconds on a file of the same size."""
-    floors = {o.run.size: o.seconds for o in outcomes if o.run.method == "floor" and o.seconds}
+@dataclass
+class Case:
+    """The runs of one name, summed up: median seconds (with min and max when repeated), and the rest."""
+
+    name: str
+    outcomes: list[Outcome]
+    floor: float | None = None  # the floor's median seconds on a file of the same size
+
+    @property
+    def run(self) -> Run:
+        return self.outcomes[0].run
+
+    @property
+    def times(self) -> list[float]:
+        return [o.seconds for o in self.outcomes if o.seconds is not None]
+
+    @property
+    def seconds(self) -> float | None:
+        return statistics.median(self.times) if self.times else None
+
+    @property
+    def verified(self) -> bool:
+        return all(o.verified for o in self.outcomes)
+
+    @property
+    def rows(self) -> int | None:
+        return next((o.rows for o in self.outcomes if o.rows is not None), None)
+
+    @property
+    def peak_rss_mib(self) -> float | None:
+        peaks = [o.peak_rss_mib for o in self.outcomes if o.peak_rss_mib is not None]
+        return max(peaks) if peaks else None
+
+    @property
+    def ratio(self) -> float | None:
+        return self.seconds / self.floor if self.seconds is not None and self.floor else None
+
+    @property
+    def median_outcome(self) -> Outcome:
+        """The run whose seconds are the median (its profile and counts are the ones shown)."""
+        timed = sorted((o for o in self.outcomes if o.seconds is not None), key=lambda o: o.seconds)
+        return timed[(len(timed) - 1) // 2] if timed else self.outcomes[0]
+
+    @property
+    def history(self) -> bool:
+        return METHODS[self.run.method].history
+
+    def target(self) -> tuple[str, bool | None]:
+        """Issue 19's target for the case, as printed, and whether it is met (None: no target, or no number)."""
+        if self.name not in TARGETS:
+            return "", None
+        kind, bound, text = TARGETS[self.name]
+        value = {"ratio": self.ratio, "seconds": self.seconds, "rss": self.peak_rss_mib}[kind]
+        if value is None:
+            return text, None
+        return text, value < bound if kind == "seconds" else value <= bound
+
+
+def summarize(outcomes: list[Outcome]) -> tuple[dict[int, Case], dict[str, Case]]:
+    """The floor's runs by file size, and every other name's runs, each ratio to the floor of its size."""
+    floors: dict[int, Case] = {}
+    cases: dict[str, Case] = {}
+    for outcome in outcomes:
+        if outcome.run.name == "floor":
+            floors.setdefault(outcome.run.size, Case("floor", [])).outcomes.append(outcome)
+        else:
+            cases.setdefault(outcome.run.name, Case(outcome.run.name, [])).outcomes.append(outcome)
+    for case in cases.values():
+        floor = floors.get(case.run.size)
+        case.floor = floor.seconds if floor else None
+    for floor in floors.values():
+        floor.floor = floor.seconds
+    return floors, cases
+
+
+def backfill_budget(outcomes: list[Outcome], rows: int, given: float | None) -> float | None:
+    """Seconds the backfill's loads may take: given, or BACKFILL_BUDGET_FACTOR times its target (None:
+    no limit, when given as 0 or when there is no next_day to take the target from)."""
+    if given is not None:
+        return given or None
+    times = [o.seconds for o in outcomes if o.run.name == "next_day" and o.run.size == rows and o.seconds]
+    if not times:
+        return None
+    allowed = TARGET_VS_30_NEXT_DAY * BACKFILL_PUBLICATIONS * statistics.median(times)
+    return round(max(BACKFILL_BUDGET_MIN_S, BACKFILL_BUDGET_FACTOR * allowed), 1)
+
+
+def backfill_figures(case: Case, cases: dict[str, Case]) -> dict:
+    """The backfill's own figures, with the ratios issue 19 sets targets for. A backfill stopped over its
+    budget has a lower bound for vs_30_next_day, and its loads' own rate carried to all of them."""
+    result = case.median_outcome.result
+    next_day = cases.get("next_day")
+    figures = {
+        name: result.get(name)
+        for name in ("history_bytes", "latest_bytes", "as_of_county_ms", "as_of_state_date_ms", "publications")
+    }
+    figures["loaded"] = result.get("loaded")
+    figures["complete"] = result.get("loaded") == result.get("publications")
+    if not figures["complete"]:
+        figures["estimated_seconds"] = result.get("estimated_seconds")
+    figures["vs_30_next_day"] = (
+        round(case.seconds / (result["publications"] * next_day.seconds), 3)
+        if next_day and next_day.seconds and case.seconds is not None and result.get("publications")
+        else None
+    )
+    if not figures["complete"] and figures["vs_30_next_day"] and figures.get("estimated_seconds"):
+        figures["vs_30_next_day_estimated"] = round(
+            figures["vs_30_next_day"] * figures["estimated_seconds"] / case.seconds, 3
+        )
+    figures["history_vs_latest"] = (
+        round(result["history_bytes"] / result["latest_bytes"], 3) if result.get("latest_bytes") else None
+    )
+    return figures
+
+
+def _number(value, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+COLUMNS = ("case", "method", "rows", "seconds", "min–max", "rows/s", "peak RSS MiB", "× floor", "target",
+           "inserted", "updated", "deleted", "history", "verified")  # fmt: skip
+
+
+def table_rows(floors: dict[int, Case], cases: dict[str, Case]) -> list[tuple[str, ...]]:
+    """The table's cells: the floor of each size first, then every case."""
     cells = []
-    for o in outcomes:
-        floor = floors.get(o.run.size)
+    for case in [*floors.values(), *cases.values()]:
+        times, shown = case.times, case.median_outcome.result
+        text, met = case.target()
+        counts = [shown.get(name) for name in ("inserted", "updated", "deleted")]
         cells.append(
             (
-                o.run.method,
-                o.run.case,
-                f"{o.rows:,}" if o.rows is not None else f"~{o.run.size:,}",
-                f"{o.seconds:.2f}" if o.seconds is not None else "-",
-                f"{o.rows / o.seconds:,.0f}" if o.seconds and o.rows else "-",
-                f"{o.peak_rss_mib:.0f}" if o.peak_rss_mib is not None else "-",
-                f"{o.seconds / floor:.2f}" if o.seconds is not None and floor else "-",
-                f"{o.inserted:,}" if o.inserted is not None else "-",
-                f"{o.updated:,}" if o.updated is not None else "-",
-                "yes" if o.verified else "NO",
+                case.name,
+                case.run.method,
+                f"{case.rows:,}" if case.rows is not None else f"~{case.run.size:,}",
+                _number(case.seconds),
+                f"{min(times):.2f}–{max(times):.2f}" if len(times) > 1 else "",
+                f"{case.rows / case.seconds:,.0f}" if case.seconds and case.rows else "-",
+                _number(case.peak_rss_mib, 0),
+                _number(case.ratio),
+                f"{text} {'met' if met else 'MISSED'}" if met is not None else text,
+                *("-" if count is None else f"{count:,}" for count in counts),
+                "yes" if case.history else "none kept",
+                "yes" if case.verified else "NO",
             )
         )
     return cells
 
 
-def text_table(outcomes: list[Outcome]) -> str:
-    rows = [COLUMNS, *table_rows(outcomes)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
-    left = {0, 1}  # names left-aligned, numbers right-aligned
+def text_table(header: tuple[str, ...], rows: list[tuple[str, ...]], left: int = 2) -> str:
+    rows = [header, *rows]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = [
-        "  ".join(
-            cell.ljust(w) if i in left else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-        )
+        "  ".join(cell.ljust(widths[i]) if i < left else cell.rjust(widths[i]) for i, cell in enumerate(row))
         for row in rows
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
 
-def markdown_table(outcomes: list[Outcome]) -> str:
-    lines = [
-        "| " + " | ".join(COLUMNS) + " |",
-        "|" + "|".join("---" if i < 2 else "---:" for i in range(len(COLUMNS))) + "|",
-    ]
-    lines += ["| " + " | ".join(row) + " |" for row in table_rows(outcomes)]
+def markdown_table(header: tuple[str, ...], rows: list[tuple[str, ...]], left: int = 2) -> str:
+    rule = "|" + "|".join("---" if i < left else "---:" for i in range(len(header))) + "|"
+    lines = ["| " + " | ".join(header) + " |", rule]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+PROFILE_COLUMNS = ("case", "seconds", "Python read/compare", "Python other", "COPY wait", "SQL", "commit", "connect",
+                   "slowest statements (s, count)")  # fmt: skip
+
+
+def profile_rows(cases: dict[str, Case]) -> list[tuple[str, ...]]:
+    """Ours' cases split by where the time went (the median run's, or the backfill's 30 loads summed)."""
+    cells = []
+    for case in cases.values():
+        profile = case.median_outcome.result.get("profile")
+        if not profile:
+            continue
+        statements = "; ".join(f"{name}… {seconds:.3f} ({count})" for name, seconds, count in profile["statements"][:3])
+        cells.append(
+            (
+                case.name,
+                f"{profile['total']:.3f}",
+                *(f"{profile[key]:.3f}" for key in ("python_read", "python_other", "copy", "sql", "commit", "connect")),
+                statements.replace("|", "\\|"),
+            )
+        )
+    return cells
+
+
+BACKFILL_COLUMNS = ("publications loaded", "seconds", "vs 30 × next_day", "history bytes", "latest bytes",
+                    "history/latest", "as_of county ms", "as_of state, date ms", "verified")  # fmt: skip
+
+
+def backfill_rows(cases: dict[str, Case]) -> list[tuple[str, ...]]:
+    case = cases.get(BACKFILL_CASE)
+    if case is None:
+        return []
+    figures = backfill_figures(case, cases)
+
+    def against(name: str, digits: int = 2) -> str:
+        value = figures.get(name)
+        bound, text = BACKFILL_TARGETS[name]
+        if value is None:
+            return "-"
+        if name == "vs_30_next_day" and not figures["complete"]:  # a lower bound: met is not known
+            estimated = figures.get("vs_30_next_day_estimated")
+            verdict = "MISSED" if value > bound else "not known"
+            return f"≥ {value:,.{digits}f}, ~{estimated:,.{digits}f} estimated ({text}: {verdict})"
+        return f"{value:,.{digits}f} ({text}: {'met' if value <= bound else 'MISSED'})"
+
+    loaded = figures["publications"] if figures["complete"] else f"{figures['loaded']} of {figures['publications']}"
+    seconds = _number(case.seconds)
+    if not figures["complete"] and figures.get("estimated_seconds"):
+        seconds += f" (all: ~{figures['estimated_seconds']:,.0f})"
+    return [
+        (
+            str(loaded),
+            seconds,
+            against("vs_30_next_day"),
+            _number(figures["history_bytes"], 0),
+            _number(figures["latest_bytes"], 0),
+            against("history_vs_latest"),
+            against("as_of_county_ms", 1),
+            _number(figures["as_of_state_date_ms"], 1),
+            "yes" if case.verified else "NO",
+        )
+    ]
+
+
+def results_json(
+    floors: dict[int, Case],
+    cases: dict[str, Case],
+    rows: int,
+    server_info: dict,
+    wall_s: float,
+    load_before: float = 0.0,
+) -> dict:
+    """latest.json: issue 19's shape ({"date", "cores", "rows", "floor_seconds", "cases": {NAME: {...}}}),
+    plus the min and max of repeated runs, ours' profile, the floors of every size and where it ran."""
+    main_floor = floors.get(rows)
+    out_cases = {}
+    for name, case in cases.items():
+        shown = case.median_outcome.result
+        entry = {
+            "seconds": case.seconds,
+            "ratio_to_floor": round(case.ratio, 4) if case.ratio is not None else None,
+            "rows_per_second": round(case.rows / case.seconds) if case.rows and case.seconds else None,
+            "peak_rss_mb": round(case.peak_rss_mib, 1) if case.peak_rss_mib is not None else None,
+            "verified": case.verified,
+            "rows": case.rows,
+            "method": case.run.method,
+            "keeps_history": case.history,
+        }
+        if len(case.times) > 1:
+            entry |= {"min": min(case.times), "max": max(case.times), "runs": case.times}
+        text, met = case.target()
+        if text:
+            entry |= {"target": text, "target_met": met}
+        entry |= {name: shown.get(name) for name in ("inserted", "updated", "deleted") if shown.get(name) is not None}
+        for key in ("profile", "how", "history"):
+            if key in shown:
+                entry[key] = shown[key]
+        if name == BACKFILL_CASE:
+            entry |= backfill_figures(case, cases) | {"loads": shown.get("loads"), "as_of": shown.get("as_of")}
+            entry["targets"] = {key: text for key, (_, text) in BACKFILL_TARGETS.items()}
+        errors = [o.error for o in case.outcomes if o.error]
+        if errors:
+            entry["errors"] = errors
+        out_cases[name] = entry
+    return {
+        "date": date.today().isoformat(),
+        "cores": os.cpu_count(),
+        "rows": main_floor.rows if main_floor and main_floor.rows else rows,
+        "floor_seconds": main_floor.seconds if main_floor else None,
+        "floors": {
+            str(floor.rows or size): {
+                "seconds": floor.seconds,
+                "min": min(floor.times, default=None),
+                "max": max(floor.times, default=None),
+                "runs": floor.times,
+            }
+            for size, floor in floors.items()
+        },  # fmt: skip
+        "cases": out_cases,
+        "server": server_info,
+        "machine": machine() | {"load_average_before": round(load_before, 2)},
+        "wall_minutes": round(wall_s / 60, 2),
+    }
 
 
 def total_ram_gib() -> float:
@@ -390,6 +802,17 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def machine() -> dict:
+    return {
+        "cores": os.cpu_count(),
+        "cpu": cpu_model(),
+        "ram_gib": round(total_ram_gib(), 1),
+        "system": f"{platform.system()} {platform.release()}",
+        "load_average_after": round(os.getloadavg()[0], 2),
+        "python": platform.python_version(),
+    }
+
+
 def measurer_floor_mib(outcomes: list[Outcome]) -> float:
     """The largest peak RSS of the measuring processes: no child's figure below it means anything."""
     return max((o.measurer_rss_mib for o in outcomes if o.measurer_rss_mib is not None), default=0.0)
@@ -403,44 +826,75 @@ def locked_version(lock: Path, package: str) -> str:
     return "?"
 
 
-def report(outcomes: list[Outcome], server_info: dict[str, str], files: dict[int, Files], wall_s: float) -> str:
-    """The results page: what ran where, then the table."""
+def report(
+    outcomes: list[Outcome], server_info: dict[str, str], files: dict[int, Files], wall_s: float, load_before: float
+) -> str:
+    """The results page: what ran where, then the tables."""
+    floors, cases = summarize(outcomes)
     settings = ", ".join(f"{name}={server_info[name]}" for name in SETTINGS_SHOWN)
     data = "; ".join(
         f"{f.manifest.rows:,} rows ({f.manifest.days:,} day{'s' if f.manifest.days > 1 else ''}"
-        f" x {f.manifest.counties:,} counties,"
-        f" {f.manifest.first_date}..{f.manifest.last_date})"
+        f" x {f.manifest.counties:,} counties, {f.manifest.first_date}..{f.manifest.last_date})"
         for f in files.values()
     )
     main = next(iter(files.values())).manifest
+    repeats = max((len(case.outcomes) for case in cases.values() if case.run.method == "ours"), default=1)
     lines = [
         f"# County load benchmark, {date.today().isoformat()}",
         "",
         "`make bench` (benchmarks/bench_counties.py): NYT-shaped county files into `covid_us_county_daily`,"
-        " each (method, case) in a fresh database and a fresh Python process. See benchmarks/README.md.",
+        " each run in a fresh database and a fresh Python process. See benchmarks/README.md.",
         "",
         f"- Machine: {os.cpu_count()} cores ({cpu_model()}), {total_ram_gib():.1f} GiB RAM,"
-        f" {platform.system()} {platform.release()}",
+        f" {platform.system()} {platform.release()}; load average {load_before:.2f} when the run began",
         f"- PostgreSQL: {server_info['version']}",
         f"- Server settings (one durable server for every run): {settings}",
         f"- Python {platform.python_version()}; psycopg {version('psycopg')}, psycopg2 {version('psycopg2-binary')};"
         f" dlt {locked_version(DLT_LOCK, 'dlt')} and pyarrow {locked_version(DLT_LOCK, 'pyarrow')} in .venv-dlt",
-        f"- Data: generate_counties.py, seed {main.seed}: {data}. Revised file: {main.revised_rows:,} past rows"
-        f" changed, {main.new_rows:,} new rows (one more day)",
+        f"- Data: generate_counties.py, seed {main.seed}: {data}. revised_1pct: {main.revised_rows:,} past rows"
+        f" changed, {main.new_rows:,} new rows; next_day: {main.next_day_revised_rows:,} past rows changed (over"
+        f" every day), {len(main.next_day_deleted)} past keys dropped, {main.new_rows:,} new rows",
+        f"- Ours' cases and the floor: {repeats} runs each, interleaved (floor, case, floor, case …);"
+        " seconds is the median, min–max beside it. Peers: one run",
         f"- Wall time of the whole run: {wall_s / 60:.1f} min",
         f"- Peak RSS is each method process's own ru_maxrss (os.wait4), taken by a small process that starts it;"
         f" that process's {measurer_floor_mib(outcomes):.0f} MiB is the floor under the column (a child's ru_maxrss"
         " starts at its parent's peak on Linux)",
         "",
-        markdown_table(outcomes),
+        markdown_table(COLUMNS, table_rows(floors, cases)),
         "",
         "seconds: the load alone, timed inside the method's process (prepare and verification excluded)."
-        " peak RSS: the method process's maximum resident set (os.wait4), prepare and verification included."
-        " x floor: seconds / the floor's seconds on a file of the same size. verified: the table's rows equal"
-        " the file's (count, sums and a hash of every row) and the reported inserts/updates are the expected ones"
-        " (dlt does not report them: `-`).",
+        " peak RSS: the method process's maximum resident set (os.wait4), prepare and verification included"
+        " (the largest of the runs). × floor: seconds / the floor's median seconds on a file of the same size."
+        " history: whether the method keeps the history of the publications (ours writes the changes table,"
+        " the publications and the fingerprints in every case; the peers keep none). verified: the table's rows"
+        " equal the file's (count, sums and a hash of every row), the keys the publication dropped are gone, the"
+        " reported inserts/updates/deletes are the expected ones (dlt does not report them: `-`), and for ours"
+        " the history written is the expected one.",
     ]
-    errors = [f"- {o.run.method} {o.run.case} ({o.run.size:,}): {o.error}" for o in outcomes if o.error]
+    if profile := profile_rows(cases):
+        lines += [
+            "",
+            "## Where ours' time goes",
+            "",
+            markdown_table(PROFILE_COLUMNS, profile, left=1),
+            "",
+            "Seconds of the median run (benchmarks/methods/profiling.py): Python read/compare is Python's time"
+            " producing the lines of a COPY (reading, checking, comparing with the fingerprints); COPY wait is"
+            " the server taking them; SQL every other statement; Python other the rest. backfill_30: its loads"
+            " summed.",
+        ]
+    if backfill := backfill_rows(cases):
+        lines += ["", "## Backfill", "", markdown_table(BACKFILL_COLUMNS, backfill, left=0), ""]
+        lines.append(
+            "30 daily publications (each the previous plus one day, 0.1% revised, 5 keys dropped) loaded by ours"
+            " in a shuffled order; verified: the latest table and `covid_us_county_daily_as_of(t)` at every"
+            " publication's time + 1 s equal its file. history: `covid_us_county_daily_changes`,"
+            " `dataset_publications` and `dataset_fingerprints` (pg_total_relation_size); latest:"
+            " `covid_us_county_daily`. as_of: median of 5 runs of one county's whole series and of one state on"
+            " one date, as of the middle publication."
+        )
+    errors = [f"- {o.run.name} ({o.run.size:,}): {o.error}" for o in outcomes if o.error]
     if errors:
         lines += ["", "Failures:", "", *errors]
     return "\n".join(lines) + "\n"
@@ -449,7 +903,7 @@ def report(outcomes: list[Outcome], server_info: dict[str, str], files: dict[int
 # --- main ----------------------------------------------------------------------------------------------
 
 
-def _names(text: str, allowed: tuple[str, ...] | list[str], what: str) -> list[str]:
+def _names(text: str, allowed: tuple[str, ...], what: str) -> list[str]:
     names = [name.strip() for name in text.split(",") if name.strip()]
     unknown = [name for name in names if name not in allowed]
     if unknown:
@@ -460,58 +914,111 @@ def _names(text: str, allowed: tuple[str, ...] | list[str], what: str) -> list[s
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=DEFAULT_ROWS, help="rows of the main file (default 2,500,000)")
+    parser.add_argument("--repeat", type=int, default=DEFAULT_REPEAT, help="runs of each of ours' cases (default 3)")
     parser.add_argument(
-        "--methods",
-        type=lambda text: _names(text, list(METHODS), "method"),
-        default=list(METHODS),
-        help=f"comma-separated, of {','.join(METHODS)} (the floor always runs: every ratio needs it)",
+        "--cases", type=lambda text: _names(text, OURS_CASES, "case"), default=list(OURS_CASES), help="ours' cases"
     )
-    parser.add_argument("--cases", type=lambda text: _names(text, CASES, "case"), default=list(CASES))
     parser.add_argument(
         "--sizes",
         type=lambda text: [int(size) for size in text.split(",") if size.strip()],
-        default=list(DEFAULT_SIZES),
-        help="extra file sizes for ours' first case, comma-separated ('' for none; default 500000,5000000)",
+        help="sizes of ours' two extra first loads, rss_0_5m and rss_5m ('' for none; default a fifth of and"
+        " twice --rows)",
+    )
+    parser.add_argument(
+        "--peers", type=lambda text: _names(text, PEERS, "peer"), default=list(PEERS), help="'' for none"
+    )
+    parser.add_argument(
+        "--peer-cases",
+        type=lambda text: _names(text, PEER_CASES, "peer case"),
+        default=list(DEFAULT_PEER_CASES),
+        help=f"of {','.join(PEER_CASES)} (default first_load,next_day)",
+    )
+    parser.add_argument("--backfill", type=int, default=BACKFILL_PUBLICATIONS, help="publications (0: no backfill)")
+    parser.add_argument(
+        "--backfill-budget",
+        type=float,
+        help=f"seconds the backfill's loads may take (0: no limit; default {BACKFILL_BUDGET_FACTOR} times its target)",
     )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument(
+        "--counties", type=Path, default=COUNTIES_CSV, help="the generator's county list (the tests use a short one)"
+    )
     parser.add_argument("--cache-dir", type=Path, default=ROOT / "build" / "bench")
     parser.add_argument("--results-dir", type=Path, default=HERE / "results")
     parser.add_argument(
         "--server-url", help="use this server's database URL (e.g. .../postgres) instead of starting one"
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.sizes is None:
+        args.sizes = [round(args.rows * factor) for factor in SIZE_FACTORS]
+    if args.backfill not in (0, BACKFILL_PUBLICATIONS):
+        parser.error(f"--backfill is {BACKFILL_PUBLICATIONS} (the case backfill_30) or 0")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
-    started = time.monotonic()
+    started, load_before = time.monotonic(), os.getloadavg()[0]
     args = parse_args(argv)
-    runs = plan(args.rows, args.methods, args.cases, args.sizes)
+    runs = plan(
+        args.rows,
+        cases=args.cases,
+        sizes=args.sizes[: len(SIZE_NAMES)],
+        repeat=args.repeat,
+        peers=args.peers,
+        peer_cases=args.peer_cases,
+        backfill=bool(args.backfill),
+    )
     pythons = {method: method_python(method) for method in {run.method for run in runs}}
-    files = {  # the main size first
-        size: ensure_files(size, args.seed, args.cache_dir, derived=size == args.rows)
-        for size in dict.fromkeys(run.size for run in runs)
+    files = {  # the main size first, with its derived files and the backfill
+        size: ensure_files(
+            size, args.seed, args.cache_dir, derived=main, backfill=args.backfill if main else 0, counties=args.counties
+        )
+        for size in dict.fromkeys([args.rows, *(run.size for run in runs)])
+        for main in [size == args.rows]
     }
 
     server_cm = contextlib.nullcontext(Server(args.server_url)) if args.server_url else local_server()
     outcomes = []
     with server_cm as server:
         server_info = server.describe()
-        for run in runs:
-            outcome = execute(run, files[run.size], server, pythons[run.method])
-            outcomes.append(outcome)
-            status = "ok" if outcome.verified else f"FAILED: {outcome.error}"
-            print(f"bench: {run.method} {run.case} ~{run.size:,} rows: {outcome.seconds} s, {status}", flush=True)
+        templates = Templates(server)
+        try:
+            for run in runs:
+                began = time.monotonic()
+                extra: tuple[str, ...] = ()
+                if run.case == BACKFILL_CASE and (budget := backfill_budget(outcomes, args.rows, args.backfill_budget)):
+                    extra = ("--budget", str(budget))
+                    print(f"bench: backfill_30's loads stop after {budget:.0f} s", flush=True)
+                outcome = execute(run, files[run.size], server, pythons[run.method], templates=templates, extra=extra)
+                outcomes.append(outcome)
+                status = "ok" if outcome.verified else f"FAILED: {outcome.error}"
+                print(
+                    f"bench: {run.name} ({run.method}) ~{run.size:,} rows: {outcome.seconds} s"
+                    f" ({time.monotonic() - began:.1f} s with its setup and checks), {status}",
+                    flush=True,
+                )
+        finally:
+            templates.drop()
 
     wall_s = time.monotonic() - started
+    floors, cases = summarize(outcomes)
     print()
-    print(text_table(outcomes))
+    print(text_table(COLUMNS, table_rows(floors, cases)))
+    if profile := profile_rows(cases):
+        print()
+        print(text_table(PROFILE_COLUMNS, profile, left=1))
+    if backfill := backfill_rows(cases):
+        print()
+        print(text_table(BACKFILL_COLUMNS, backfill, left=0))
     print(f"\nwall time {wall_s / 60:.1f} min")
-    page = report(outcomes, server_info, files, wall_s)
     args.results_dir.mkdir(parents=True, exist_ok=True)
-    result_file = args.results_dir / f"{date.today().isoformat()}.md"
-    result_file.write_text(page)
-    print(f"written to {result_file}")
-    return 0 if all(o.verified for o in outcomes) else 1
+    page = args.results_dir / f"{date.today().isoformat()}.md"
+    page.write_text(report(outcomes, server_info, files, wall_s, load_before))
+    latest = args.results_dir / "latest.json"
+    document = results_json(floors, cases, args.rows, server_info, wall_s, load_before)
+    latest.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    print(f"written to {page} and {latest}")
+    return 0 if outcomes and all(o.verified for o in outcomes) else 1
 
 
 if __name__ == "__main__":

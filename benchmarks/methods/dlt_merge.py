@@ -1,13 +1,18 @@
-"""dlt_merge: dlt's PostgreSQL destination, ``write_disposition="merge"`` on the primary key, fed pyarrow batches.
+"""dlt_merge: dlt's PostgreSQL destination, ``write_disposition="merge"`` on the date (a merge key), fed
+pyarrow batches.
 
 Runs in its own virtualenv (``.venv-dlt``, from benchmarks/requirements-dlt.lock): dlt is a benchmark peer,
 not a dependency of the DAG.
 
 - Input: the file read by pyarrow's streaming CSV reader, FIPS kept as text (leading zeros) with empty as
   null, each batch reordered to the table's columns plus a constant ``run_id``, yielded as a resource.
-- Merge: dlt's default strategy for a primary key, ``delete-insert``: the batches are loaded into a staging
-  table (schema ``<dataset>_staging``), then one transaction deletes the target rows whose key is staged and
-  inserts the staged rows (deduplicated on the key).
+- Merge: dlt's default strategy, ``delete-insert``, on a merge key, the date: the batches are loaded into
+  a staging table (schema ``<dataset>_staging``), then one transaction deletes the target rows of every
+  date staged and inserts the staged rows. A publication thus replaces its dates whole, which removes the
+  keys it dropped (next_day drops some); on the primary key instead, dlt would delete only the keys staged
+  and leave the dropped ones (and ``primary_key`` and ``merge_key`` together delete on either, an ``OR``
+  PostgreSQL cannot hash-join). The file has no key twice, so no deduplication is needed. It keeps no
+  history.
 - File format: ``parquet`` (:data:`LOADER_FILE_FORMAT`); dlt loads it into PostgreSQL through the ADBC
   driver (COPY in binary). Measured faster here than ``csv`` (COPY of CSV dlt writes from the batches) and
   far faster than ``insert_values`` (dlt's default for postgres, which turns arrow back into Python rows);
@@ -44,7 +49,7 @@ QUALIFIED_TABLE = f"{DATASET}.{TABLE}"
 LOADER_FILE_FORMAT = os.environ.get("BENCH_DLT_LOADER_FILE_FORMAT", "parquet")
 RUN_ID = "dlt_merge"
 READ_BLOCK_BYTES = 16 << 20  # ~400k rows per batch
-PRIMARY_KEY = ("date", "state", "county")
+MERGE_KEY = "date"
 # How pyarrow reads the file's columns: FIPS as text, or "06059" would lose its leading zero.
 COLUMN_TYPES = {
     "date": pa.date32(),
@@ -110,7 +115,7 @@ def dlt_credentials(db_url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def load(db_url: str, path: Path, skip_enabled: bool) -> LoadCounts:
+def load(db_url: str, path: Path, case: str) -> LoadCounts:
     """Merge the file into the table with one ``pipeline.run``."""
     pipeline = dlt.pipeline(
         pipeline_name="bench_counties",
@@ -121,8 +126,8 @@ def load(db_url: str, path: Path, skip_enabled: bool) -> LoadCounts:
     resource = dlt.resource(
         arrow_batches(path),
         name=TABLE,
-        write_disposition="merge",
-        primary_key=PRIMARY_KEY,
+        write_disposition={"disposition": "merge", "strategy": "delete-insert"},
+        merge_key=MERGE_KEY,
         columns=COLUMN_HINTS,
     )
     info = pipeline.run(resource, loader_file_format=LOADER_FILE_FORMAT)
@@ -132,7 +137,7 @@ def load(db_url: str, path: Path, skip_enabled: bool) -> LoadCounts:
 
 def prepare(db_url: str, base: Path) -> None:
     """BASE loaded by dlt itself, as the daily job before this one would have."""
-    load(db_url, base, skip_enabled=False)
+    load(db_url, base, "first_load")
 
 
 if __name__ == "__main__":
@@ -140,7 +145,7 @@ if __name__ == "__main__":
         status = run(
             Method(
                 name="dlt_merge",
-                cases=("first", "reload", "revised"),
+                cases=("first_load", "forced_reload", "revised_1pct", "next_day"),
                 load=load,
                 prepare=prepare,
                 setup=setup,

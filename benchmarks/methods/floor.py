@@ -1,4 +1,4 @@
-"""floor: COPY of the file's bytes into the empty table, the least work any load can do; case ``first`` only.
+"""floor: COPY of the file's bytes into the empty table, the least work any load can do; case ``first_load`` only.
 
 No parsing in Python, no staging, no conflict handling: PostgreSQL's CSV COPY straight into the target
 table with its primary key. Every other method's time is read as a multiple of this one.
@@ -24,12 +24,12 @@ def setup(db_url: str) -> None:
         conn.execute(f"ALTER TABLE {TABLE} ALTER COLUMN run_id SET DEFAULT '{RUN_ID}'")
 
 
-def load(db_url: str, path: Path, skip_enabled: bool) -> LoadCounts:
+def load(db_url: str, path: Path, case: str) -> LoadCounts:
     """COPY the file into the table in one transaction; every row is an insert."""
     with psycopg.connect(db_url) as conn, conn.cursor() as cursor:
         rows = copy_file(cursor, f"COPY {TABLE} {FILE_COLUMNS} FROM STDIN (FORMAT csv, HEADER)", path)
-    return LoadCounts(inserted=rows, updated=0)
+    return LoadCounts(inserted=rows, updated=0, deleted=0)
 
 
 if __name__ == "__main__":
-    sys.exit(run(Method(name="floor", cases=("first",), load=load, setup=setup)))
+    sys.exit(run(Method(name="floor", cases=("first_load",), load=load, setup=setup)))
