@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 
 # Serializes schema changes: two runs creating the tables of a fresh database at once would collide.
 _SCHEMA_LOCK = "covid_etl.schema"
+# Bytes per write of a COPY: big enough that waiting on the socket is rare, small against memory.
+COPY_BATCH = 256 * 1024
 
 
 def is_psycopg2(conn: Any) -> bool:
@@ -96,10 +98,25 @@ def copy_in(cursor: Any, table: str, columns: Iterable[str], chunks: Iterable[by
     pgconn.nonblocking = 0
     try:
         with cursor.copy(sql, writer=LibpqWriter(cursor)) as copy:
-            for chunk in chunks:
-                copy.write(chunk)
+            for batch in _batched(chunks):
+                copy.write(batch)
     finally:
         pgconn.nonblocking = 1
+
+
+def _batched(chunks: Iterable[bytes], size: int = COPY_BATCH) -> Iterator[bytes]:
+    """The chunks joined into batches of about ``size`` bytes: psycopg sends each write and waits on the
+    socket, so thousands of short lines (a day's keys) would cost a round of waiting each."""
+    batch: list[bytes] = []
+    length = 0
+    for chunk in chunks:
+        batch.append(chunk)
+        length += len(chunk)
+        if length >= size:
+            yield b"".join(batch)
+            batch, length = [], 0
+    if batch:
+        yield b"".join(batch)
 
 
 class _ChunkStream:
