@@ -252,7 +252,7 @@ def setting_errors(environ: Mapping[str, str]) -> list[ConfigError]:
             close = difflib.get_close_matches(
                 name.removeprefix("COVID_ETL_"), [known.removeprefix("COVID_ETL_") for known in SETTINGS], n=1
             )
-            hint = f"did you mean COVID_ETL_{close[0]}?" if close else "the settings are listed in docs/development.md"
+            hint = f"did you mean COVID_ETL_{close[0]}?" if close else "the settings are listed in README.md"
             errors.append(ConfigError(name, value, f"not a setting of this project; {hint}"))
             continue
         try:
