@@ -69,6 +69,7 @@ def transaction(conn: Any, *, lock: str) -> Iterator[Any]:
             # would then be joined by reading the whole table rather than looked up by its primary key. RDS
             # storage is SSD, and a load's tables are mostly cached.
             cursor.execute("SET LOCAL random_page_cost = 1.1")
+            cursor.execute("SET LOCAL default_statistics_target = 10")
             yield cursor
         conn.commit()
     except BaseException:
