@@ -57,6 +57,16 @@ SELECT d.date, d.rows, d.checked,
                         AND (q.published_at, q.ident) > (me.published_at, me.ident)
                       ORDER BY q.published_at, q.ident
                       LIMIT 1) next ON true;
+-- A date this publication has no rows of, between two publications that have none either (a publication
+-- has none outside its first and last date), changes nothing: no key was there before it, in it or after
+-- it. A backfill's publication loaded after a newer one leaves out the newer one's later dates this way.
+DELETE FROM load_order o
+ USING dataset_publications n
+ WHERE n.id = o.next_id AND o.rows = 0
+   AND o.date NOT BETWEEN coalesce(n.first_date, 'infinity') AND coalesce(n.last_date, '-infinity')
+   AND (o.prev_id IS NULL
+        OR NOT EXISTS (SELECT 1 FROM dataset_publications p
+                        WHERE p.id = o.prev_id AND o.date BETWEEN p.first_date AND p.last_date));
 ALTER TABLE load_order ADD PRIMARY KEY (date);
 ANALYZE load_order;
 
@@ -119,44 +129,55 @@ SELECT DISTINCT {key} FROM (
       JOIN load_order o ON o.date = e.date AND o.next_id IS NOT NULL
      WHERE o.prev_id IS NULL OR (q.published_at, q.ident) > (o.prev_at, o.prev_ident)
 ) keys;
+ANALYZE load_keys;
+-- Every change recorded for those keys, placed against the date's previous and next publications: by
+-- publication order, a key's changes up to the previous publication come first (before_prev of them; none
+-- without a previous one), those up to the next one next (before_next). Read and sorted once.
+CREATE TEMPORARY TABLE load_key_changes ON COMMIT DROP AS
+SELECT h.*,
+       row_number() OVER (PARTITION BY {key} ORDER BY published_at, ident) AS place,
+       count(*) FILTER (WHERE by_prev) OVER (PARTITION BY {key}) AS before_prev,
+       count(*) FILTER (WHERE by_next) OVER (PARTITION BY {key}) AS before_next
+  FROM (SELECT {key:e.}, e.change, {values:e.old_}, {values:e.new_}, q.published_at, q.ident,
+               e.publication = o.next_id AS of_next,
+               (q.published_at, q.ident) <= (o.prev_at, o.prev_ident) AS by_prev,
+               (q.published_at, q.ident) <= (o.next_at, o.next_ident) AS by_next
+          FROM load_keys k
+          JOIN load_order o ON o.date = k.date
+          JOIN {table}_changes e ON ({key:e.}) = ({key:k.})
+          JOIN dataset_publications q ON q.id = e.publication) h;
+-- Per key, the changes that say its values at the previous and the next publication: the latest at or
+-- before it (a_le, c_le), else the earliest after it (a_gt, c_gt); and the next publication's own (x).
+CREATE TEMPORARY TABLE load_picks ON COMMIT DROP AS
+SELECT {key}, {picks}
+  FROM load_key_changes
+ GROUP BY {key};
+-- A key's value at a publication: from its picked changes, else the table's (never changed).
+-- next_differs: the next publication's recorded change of the key (x) is not b -> c.
 CREATE TEMPORARY TABLE load_states ON COMMIT DROP AS
-SELECT {key:k.}, o.prev_id, o.next_id,
-       -- this publication's: its row when it differs from the table, none when dropped, else the table's
-       CASE WHEN c.date IS NOT NULL THEN true WHEN g.date IS NOT NULL THEN false ELSE t.date IS NOT NULL END
-           AS b_present,
-       {b_values},
-       {state_at_prev},
-       {state_at_next}
-  FROM load_keys k
-  JOIN load_order o ON o.date = k.date
-  LEFT JOIN load_changed c ON ({key:c.}) = ({key:k.})
-  LEFT JOIN load_gone g ON ({key:g.}) = ({key:k.})
-  LEFT JOIN {table} t ON ({key:t.}) = ({key:k.})
-  -- a key's value at a publication: its latest change at or before it, else its earliest change after
-  -- it (the values before), else the table's (never changed)
-  LEFT JOIN LATERAL (SELECT e.change, {values:e.new_}
-                       FROM {table}_changes e JOIN dataset_publications q ON q.id = e.publication
-                      WHERE ({key:e.}) = ({key:k.}) AND (q.published_at, q.ident) <= (o.prev_at, o.prev_ident)
-                      ORDER BY q.published_at DESC, q.ident DESC
-                      LIMIT 1) a_le ON true
-  LEFT JOIN LATERAL (SELECT e.change, {values:e.old_}
-                       FROM {table}_changes e JOIN dataset_publications q ON q.id = e.publication
-                      WHERE ({key:e.}) = ({key:k.}) AND (q.published_at, q.ident) > (o.prev_at, o.prev_ident)
-                      ORDER BY q.published_at, q.ident
-                      LIMIT 1) a_gt ON true
-  LEFT JOIN LATERAL (SELECT e.change, {values:e.new_}
-                       FROM {table}_changes e JOIN dataset_publications q ON q.id = e.publication
-                      WHERE ({key:e.}) = ({key:k.}) AND (q.published_at, q.ident) <= (o.next_at, o.next_ident)
-                      ORDER BY q.published_at DESC, q.ident DESC
-                      LIMIT 1) c_le ON true
-  LEFT JOIN LATERAL (SELECT e.change, {values:e.old_}
-                       FROM {table}_changes e JOIN dataset_publications q ON q.id = e.publication
-                      WHERE ({key:e.}) = ({key:k.}) AND (q.published_at, q.ident) > (o.next_at, o.next_ident)
-                      ORDER BY q.published_at, q.ident
-                      LIMIT 1) c_gt ON true;
+SELECT s.*,
+       CASE WHEN (b_present, {values:b_}) IS NOT DISTINCT FROM (c_present, {values:c_}) THEN x_change IS NOT NULL
+            ELSE (x_change, {values:x_old_}, {values:x_new_}) IS DISTINCT FROM
+                 (CASE WHEN NOT b_present THEN '+' WHEN NOT c_present THEN '-' ELSE '~' END, {values:b_}, {values:c_})
+       END AS next_differs
+  FROM (SELECT {key:k.}, o.prev_id, o.next_id,
+               -- this publication's: its row when it differs from the table, none when dropped, else the table's
+               CASE WHEN c.date IS NOT NULL THEN true WHEN g.date IS NOT NULL THEN false ELSE t.date IS NOT NULL END
+                   AS b_present,
+               {b_values},
+               {state_at_prev},
+               {state_at_next},
+               p.x_change, {values:p.x_old_=x_old_}, {values:p.x_new_=x_new_}
+          FROM load_keys k
+          JOIN load_order o ON o.date = k.date
+          LEFT JOIN load_picks p ON ({key:p.}) = ({key:k.})
+          LEFT JOIN load_changed c ON ({key:c.}) = ({key:k.})
+          LEFT JOIN load_gone g ON ({key:g.}) = ({key:k.})
+          LEFT JOIN {table} t ON ({key:t.}) = ({key:k.})
+       ) s;
 DELETE FROM {table}_changes e
  USING load_states s
- WHERE e.publication = s.next_id AND ({key:e.}) = ({key:s.});
+ WHERE s.next_differs AND e.publication = s.next_id AND ({key:e.}) = ({key:s.});
 INSERT INTO {table}_changes ({key}, publication, change, {values:old_}, {values:new_})
 SELECT {key}, %(publication)s,
        CASE WHEN NOT a_present THEN '+' WHEN NOT b_present THEN '-' ELSE '~' END, {values:a_}, {values:b_}
@@ -166,6 +187,6 @@ UNION ALL
 SELECT {key}, next_id,
        CASE WHEN NOT b_present THEN '+' WHEN NOT c_present THEN '-' ELSE '~' END, {values:b_}, {values:c_}
   FROM load_states
- WHERE (b_present, {values:b_}) IS DISTINCT FROM (c_present, {values:c_});
+ WHERE next_differs AND (b_present, {values:b_}) IS DISTINCT FROM (c_present, {values:c_});
 SELECT (SELECT count(*) FROM load_changed c JOIN load_order o ON o.date = c.date AND o.next_id IS NOT NULL),
        (SELECT coalesce(sum(rows), 0) FROM load_order WHERE next_id IS NOT NULL);
