@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from covid_etl.notify.report import COUNTS
 
 log = logging.getLogger(__name__)
 
-# SNS allows a subject of 100 characters.
-SUBJECT_LIMIT = 100
+# SNS refuses a subject of 100 characters or more, or with a line break or another control character
+# (Publish's Subject constraints): an error text such as a SQL check's ("Test failed.\nQuery: ...") would
+# lose the whole message.
+SUBJECT_LIMIT = 99
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 CHOICE_KEYS = ("states", "counties")
 
 
 def _subject(text: str) -> str:
+    """The text as SNS takes a subject: on one line, under SUBJECT_LIMIT characters."""
+    text = " ".join(_CONTROL.sub(" ", text).split())
     return text if len(text) <= SUBJECT_LIMIT else text[: SUBJECT_LIMIT - 1] + "…"
 
 
@@ -121,7 +127,7 @@ def publish(*, topic_arn: str | None, subject: str, message: str, aws_conn_id: s
     """Publish to SNS; log and swallow any error so a notification never fails a run.
 
     :param topic_arn: the topic; None skips publishing (with a warning).
-    :param subject: the message subject (SNS allows 100 characters).
+    :param subject: the message subject (SNS takes fewer than 100 characters, on one line).
     :param message: the message body.
     :param aws_conn_id: the Airflow AWS connection to publish with.
     :return: whether SNS accepted the message.
