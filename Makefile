@@ -11,7 +11,7 @@ UV_VERSION := 0.13.9
 export PYTHONPATH := $(CURDIR)/include:$(CURDIR)/scripts
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lock prerequisites postgres-server system-deps run check-sources test lint check-secrets test-python check-terraform check-compose screenshots up down package deploy bench bench-quick clean
+.PHONY: help venv lock check prerequisites postgres-server system-deps run check-sources test lint check-secrets test-python check-terraform check-compose screenshots up down package deploy bench bench-quick clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -65,6 +65,10 @@ run: $(if $(COVID_ETL_DB_URL),,postgres-server) venv ## Run the DAG once (airflo
 
 check-sources: venv ## Download every dataset's latest files and validate them (no database, no SNS)
 	$(BIN)/python scripts/check_sources.py
+
+# The fast tier: no database, browser or Airflow start.
+check: venv lint ## Lint and the unit tests (tests/unit), in well under a minute
+	$(BIN)/python -m pytest -q -n 2 tests/unit
 
 test: prerequisites venv lint check-secrets test-python check-terraform check-compose ## Run the whole suite (what CI runs)
 

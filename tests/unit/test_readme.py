@@ -91,17 +91,9 @@ def readme_targets() -> list[str]:
 
 
 # Targets the README names before the Makefile has them: strict, so that the mark goes once the target comes.
-PENDING_TARGETS = {"check": "make check (lint and the unit tests) is issue 20's point 4, not in the Makefile yet"}
-
-
 @pytest.mark.parametrize(
     "target",
-    [
-        pytest.param(target, id=target, marks=pytest.mark.xfail(reason=PENDING_TARGETS[target], strict=True))
-        if target in PENDING_TARGETS
-        else pytest.param(target, id=target)
-        for target in readme_targets()
-    ],
+    [pytest.param(target, id=target) for target in readme_targets()],
 )
 def test_every_make_target_the_readme_names_is_in_the_makefile(target):
     assert target in makefile_targets()
