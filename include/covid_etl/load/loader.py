@@ -34,6 +34,7 @@ from typing import Any, BinaryIO
 from covid_etl.errors import Blame
 from covid_etl.load.database import UNIQUE_VIOLATION, copy_in, ensure_schema, sqlstate, transaction
 from covid_etl.load.runs import insert_run
+from covid_etl.progress import Progress
 from covid_etl.read.days import Day, cut_days
 from covid_etl.read.fingerprints import DayPrint, Fingerprinter
 from covid_etl.read.layout import Checker, read_header, read_layout
@@ -45,8 +46,6 @@ from covid_etl.sql import render, sections
 log = logging.getLogger(__name__)
 
 OpenFile = Callable[[str], BinaryIO]
-# How often a long read logs how far it has come (in the task log, which the Airflow UI shows).
-PROGRESS_SECONDS = 10.0
 # Unbounded scopes in ISO bytes, which compare with dates as text does.
 _NO_START, _NO_END = b"0000-00-00", b"9999-99-99"
 
@@ -296,15 +295,10 @@ class _FileLoad:
 
     def _progress(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
         """The chunks, logging every PROGRESS_SECONDS how far the read has come."""
-        began = last = time.monotonic()
+        progress = Progress(log, f"{self.dataset.name}: read")
         for chunk in chunks:
             yield chunk
-            now = time.monotonic()
-            if now - last >= PROGRESS_SECONDS:
-                read = (self.stream.tell() - self.start) / 1e6
-                log.info("%s: %.0f MB read in %.0f s (%.1f MB/s)", self.dataset.name, read, now - began,
-                         read / (now - began))  # fmt: skip
-                last = now
+            progress.update(self.stream.tell() - self.start)
 
     def _result(self, result: LoadResult, file_pass: FilePass | RowPass, how: str) -> LoadResult:
         dates = [day.date for day in file_pass.days if day.rows]

@@ -18,6 +18,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from covid_etl.errors import DownloadRejectedError, IncompleteDownloadError, RateLimitedError
+from covid_etl.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -158,9 +159,11 @@ def download_to(
             announced = response.headers.get("Content-Length")
             if announced is not None and int(announced) > max_bytes:
                 raise DownloadRejectedError(f"{source} {url}: {announced} bytes exceeds the cap of {max_bytes}")
+            progress = Progress(log, f"{source}: downloaded", total=int(announced) if announced else None)
             streamed = _write_capped(
-                response, target, source=source, url=url, max_bytes=max_bytes, deadline=time.monotonic() + max_seconds
-            )
+                response, target, source=source, url=url, max_bytes=max_bytes,
+                deadline=time.monotonic() + max_seconds, progress=progress,
+            )  # fmt: skip
     if announced is not None and streamed.bytes != int(announced):
         raise IncompleteDownloadError(
             f"{source} {url}: short body, {streamed.bytes} of the {announced} bytes announced by Content-Length"
@@ -177,7 +180,14 @@ def download(url: str, *, source: str, **options) -> Download:
 
 
 def _write_capped(
-    response: requests.Response, target: BinaryIO, *, source: str, url: str, max_bytes: int, deadline: float
+    response: requests.Response,
+    target: BinaryIO,
+    *,
+    source: str,
+    url: str,
+    max_bytes: int,
+    deadline: float,
+    progress: Progress,
 ) -> Streamed:
     digest, size = hashlib.sha256(), 0
     try:
@@ -191,6 +201,7 @@ def _write_capped(
                 raise DownloadRejectedError(f"{source} {url}: body exceeds the cap of {max_bytes} bytes")
             digest.update(chunk)
             target.write(chunk)
+            progress.update(size)
     except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
         # urllib3 notices a connection closed before Content-Length: the same fault as a short body.
         raise IncompleteDownloadError(f"{source} {url}: short body, the connection broke ({exc})") from exc
