@@ -16,6 +16,7 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from covid_etl import config
 from covid_etl.notify.messages import failure_message, late_run_message, publish, success_message
@@ -38,6 +39,13 @@ def _duration(context: Any) -> float:
     return (datetime.now(UTC) - run_started_at(context["dag_run"])).total_seconds()
 
 
+def task_log_url(own_log_url: str, task_id: str) -> str:
+    """The log page of another task of the same run, from this task's (Airflow's
+    ``<base>/dags/<dag>/runs/<run>/tasks/<task>?try_number=n``): the failed task's log, not report_run's."""
+    run_url, found, _ = own_log_url.partition("/tasks/")
+    return f"{run_url}/tasks/{quote(task_id)}" if found else own_log_url
+
+
 def notify_run(context: Any) -> None:
     """report_run's callback, on success and on failure: publish the run's summary (its XCom ``summary``):
     the counts, that nothing was new, or the first failure."""
@@ -47,8 +55,9 @@ def notify_run(context: Any) -> None:
         summary = {"run_id": ti.run_id, "status": "failed", "national_status": "failed",
                    "error": f"{ti.task_id}: {context.get('exception')}", "failed_tasks": [ti.task_id]}  # fmt: skip
     if summary["status"] == "failed":
+        failed = summary.get("failed_tasks") or [ti.task_id]
         subject, body = failure_message(
-            summary, duration_seconds=_duration(context), log_url=getattr(ti, "log_url", "")
+            summary, duration_seconds=_duration(context), log_url=task_log_url(getattr(ti, "log_url", ""), failed[0])
         )
     else:
         subject, body = success_message(summary, duration_seconds=_duration(context))

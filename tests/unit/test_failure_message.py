@@ -1,10 +1,12 @@
-"""The failure message's subject as SNS takes it: Publish refuses a subject of 100 characters or more, or
-with a line break or another control character, and the whole message is then lost."""
+"""The failure message as SNS takes it and as a reader follows it: Publish refuses a subject of 100
+characters or more, or with a line break or another control character, and the whole message is then lost;
+its log link opens the failed task's log."""
 
 from __future__ import annotations
 
 import pytest
 
+from covid_etl.notify.callbacks import task_log_url
 from covid_etl.notify.messages import SUBJECT_LIMIT, failure_message
 
 # A SQL check's error as SQLCheckOperator raises it: several lines.
@@ -43,3 +45,19 @@ def test_a_multi_line_error_keeps_its_words_in_the_subject():
     subject = _subject(SQL_CHECK_ERROR)
 
     assert subject.startswith("covid_etl failed in national.check_national: Test failed. Query: SELECT count(*)")
+
+
+@pytest.mark.parametrize(
+    ("own", "expected"),
+    [
+        pytest.param(
+            "http://localhost:8080/dags/covid_etl/runs/manual__2026-12-06T00%3A00%3A00%2B00%3A00/tasks/report_run"
+            "?try_number=1",
+            "http://localhost:8080/dags/covid_etl/runs/manual__2026-12-06T00%3A00%3A00%2B00%3A00/tasks/counties.load",
+            id="Airflow's log URL of report_run",
+        ),
+        pytest.param("", "", id="no log URL"),
+    ],
+)
+def test_the_failure_message_links_to_the_failed_tasks_log_not_report_runs(own, expected):
+    assert task_log_url(own, "counties.load") == expected
