@@ -82,7 +82,7 @@ lint: venv ## ruff: lint and formatting of the Python code
 check-secrets: venv ## Scan the tree for committed secrets (detect-secrets, against .secrets.baseline)
 	$(BIN)/python scripts/check_secrets.py
 
-check-terraform: ## checkov on terraform/, in its own virtualenv
+check-terraform: ## terraform fmt, init, validate and test (offline), then checkov, on terraform/
 	bash scripts/check_terraform.sh
 
 check-compose: ## Validate docker-compose.yaml with docker-compose config (installs docker-compose if missing)
@@ -108,11 +108,11 @@ deploy: package ## Upload dist/mwaa/ to the Terraform bucket and update MWAA (DR
 # BENCH_ROWS sizes the main county file (and the backfill's base); BENCH_ARGS passes any other option.
 BENCH_ROWS ?= 2500000
 
-bench: venv system-deps ## County load benchmark with history: ours vs plain COPY, execute_values, dlt (BENCH_ROWS, BENCH_ARGS; benchmarks/README.md)
+bench: postgres-server venv ## County load benchmark with history: ours vs plain COPY, execute_values, dlt (BENCH_ROWS, BENCH_ARGS; benchmarks/README.md)
 	$(BIN)/python benchmarks/bench_counties.py --rows $(BENCH_ROWS) $(BENCH_ARGS)
 
 # One run of each case rather than three: the noise is larger, the 2 minutes hold.
-bench-quick: venv system-deps ## The same cases on 250,000 rows, one run each, into benchmarks/results/quick/ (~2 min)
+bench-quick: postgres-server venv ## The same cases on 250,000 rows, one run each, into benchmarks/results/quick/ (~2 min)
 	$(BIN)/python benchmarks/bench_counties.py --rows 250000 --repeat 1 --results-dir benchmarks/results/quick $(BENCH_ARGS)
 
 clean: ## Remove .venv, .local (embedded database, Airflow home) and build outputs

@@ -61,7 +61,7 @@ resource "aws_mwaa_environment" "this" {
   name = local.mwaa_environment_name
 
   # Must equal the version in the constraint URL on the first line of ../requirements.txt
-  # (tests/terraform checks that they agree).
+  # (tests/infra/terraform checks that they agree).
   airflow_version   = "3.3.1"
   environment_class = var.mwaa_environment_class
   min_workers       = var.mwaa_min_workers

@@ -72,9 +72,9 @@ def parse_task_retries(raw: str | None) -> int:
     return _whole_number("COVID_ETL_TASK_RETRIES", raw, "a whole number of retries, 0 or more", 0)
 
 
-# A run normally takes minutes. One task retrying to the end takes at most ~2 h 15 min (4 tries of up to
-# 30 min and back-offs of 2 + 4 + 8 min), and then its failure callback reports it; a run still not done
-# after 3 h is stuck in a way no task callback reports (e.g. waiting for a worker that never comes).
+# A run normally takes minutes. One task retrying to the end takes at most ~2 h 30 min (4 tries of up to
+# 30 min and back-offs of 2-4, 4-8 and 8-16 min, Airflow's jitter included), and then its failure
+# callback reports it; a run still not done after 3 h is stuck in a way no task callback reports (e.g. waiting for a worker that never comes).
 RUN_DEADLINE_MINUTES = 180.0
 
 

@@ -12,7 +12,7 @@ mock_provider "aws" {
 # (aws_secretsmanager_random_password.db) has its own provider configuration, given a real,
 # offline provider here: no credential validation or account look-up, a few quick retries, and
 # a Secrets Manager endpoint on the loopback interface. scripts/check_terraform.sh sets
-# AWS_ENDPOINT_URL_SECRETS_MANAGER to tests/terraform/password_stub.py (which answers
+# AWS_ENDPOINT_URL_SECRETS_MANAGER to tests/infra/terraform/password_stub.py (which answers
 # GetRandomPassword with a fixed sentinel password) and dummy AWS_ACCESS_KEY_ID/_SECRET_ACCESS_KEY.
 provider "aws" {
   alias                       = "password"
