@@ -74,7 +74,8 @@ def parse_task_retries(raw: str | None) -> int:
 
 # A run normally takes minutes. One task retrying to the end takes at most ~2 h 30 min (4 tries of up to
 # 30 min and back-offs of 2-4, 4-8 and 8-16 min, Airflow's jitter included), and then its failure
-# callback reports it; a run still not done after 3 h is stuck in a way no task callback reports (e.g. waiting for a worker that never comes).
+# callback reports it; a run still not done after 3 h is stuck in a way no task callback reports (e.g.
+# waiting for a worker that never comes).
 RUN_DEADLINE_MINUTES = 180.0
 
 
