@@ -31,7 +31,7 @@ from pathlib import Path
 import local_runs
 from covid_etl import config
 from covid_etl.config import ConfigError
-from devstack import LocalSns, SetupError, choose_port, embedded_postgres
+from devstack import LocalPostgres, LocalSns, SetupError, choose_port, embedded_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / ".local"
@@ -162,6 +162,52 @@ def run_dag(airflow: str, env: dict[str, str], at: datetime, log_file: Path) -> 
     return outcome.returncode
 
 
+def _end_killed_runs(local: Path) -> None:
+    """Say which earlier run never finished, end what it left running and remove its staged files."""
+    for killed in local_runs.unfinished(local):
+        print(
+            f"make run: the run of {killed.logical_date} started at {killed.started_at} did not finish"
+            f" (its process {killed.pid} is gone): ending what it left running and removing its staged files",
+            flush=True,
+        )
+        local_runs.end(local, killed)
+
+
+def _services(local: Path, db_url: str | None) -> tuple[LocalPostgres | None, LocalSns | None]:
+    """The embedded PostgreSQL (none with a database URL) and the local SNS (none with a real topic), their
+    ports chosen, nothing started; a database URL is checked to answer. Raises ConfigError or SetupError."""
+    postgres = None if db_url else embedded_postgres(local / "pgdata", config.setting("COVID_ETL_PG_PORT"))
+    sns = None
+    if not os.environ.get("AIRFLOW_VAR_COVID_ETL_SNS_TOPIC_ARN"):
+        sns = LocalSns(choose_port("COVID_ETL_SNS_PORT", config.setting("COVID_ETL_SNS_PORT")))
+    if db_url:
+        check_database(db_url)
+    return postgres, sns
+
+
+def _start_postgres(postgres: LocalPostgres) -> tuple[str, bool]:
+    """The embedded database's URL, and whether this run started it (it may be running already)."""
+    if postgres.is_running():
+        return postgres.url, False
+    if config.setting("COVID_ETL_PG_PORT") is None and postgres.port != config.PG_PORT:
+        print(f"Port {config.PG_PORT} is in use: the embedded PostgreSQL takes {postgres.port}", flush=True)
+    return postgres.start(), True
+
+
+def _run_once(env: dict[str, str], at: datetime, local: Path, sns: LocalSns | None) -> tuple[int, dict]:
+    """`airflow dags test` once: its exit status and the run's summary; its log's end shown on failure."""
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    subprocess.run([airflow, "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
+    log_file = local / "last-run.log"
+    print(f"Running `airflow dags test {config.DAG_ID} {at.isoformat()}` (log: {log_file}) ...", flush=True)
+    returncode = run_dag(airflow, env, at, log_file)
+    if returncode != 0:
+        print("".join(log_file.read_text(errors="replace").splitlines(keepends=True)[-30:]), flush=True)
+    for message in sns.received() if sns else []:
+        print("SNS: " + json.dumps(message), flush=True)
+    return returncode, run_summary(env, at, local)
+
+
 def main(local: Path = LOCAL) -> int:
     """`make run` with its state (embedded database, Airflow home, log) under ``local``."""
     errors = config.setting_errors(os.environ)
@@ -170,24 +216,10 @@ def main(local: Path = LOCAL) -> int:
     if errors:
         return 2
     local.mkdir(exist_ok=True)
-    for killed in local_runs.unfinished(local):
-        print(
-            f"make run: the run of {killed.logical_date} started at {killed.started_at} did not finish"
-            f" (its process {killed.pid} is gone): ending what it left running and removing its staged files",
-            flush=True,
-        )
-        local_runs.end(local, killed)
-    db_url = config.setting("COVID_ETL_DB_URL")
-    at = logical_date()
-    pg_port = config.setting("COVID_ETL_PG_PORT")
+    _end_killed_runs(local)
+    db_url, at = config.setting("COVID_ETL_DB_URL"), logical_date()
     try:
-        postgres = None if db_url else embedded_postgres(local / "pgdata", pg_port)
-        if os.environ.get("AIRFLOW_VAR_COVID_ETL_SNS_TOPIC_ARN"):
-            sns = None
-        else:
-            sns = LocalSns(choose_port("COVID_ETL_SNS_PORT", config.setting("COVID_ETL_SNS_PORT")))
-        if db_url:
-            check_database(db_url)
+        postgres, sns = _services(local, db_url)
     except (ConfigError, SetupError) as error:
         print(f"make run: {error}", file=sys.stderr)
         return 2
@@ -195,10 +227,7 @@ def main(local: Path = LOCAL) -> int:
     run = local_runs.begin(local, logical_date=at)
     try:
         if postgres:
-            started_postgres = not postgres.is_running()
-            if started_postgres and pg_port is None and postgres.port != config.PG_PORT:
-                print(f"Port {config.PG_PORT} is in use: the embedded PostgreSQL takes {postgres.port}", flush=True)
-            db_url = postgres.start() if started_postgres else postgres.url
+            db_url, started_postgres = _start_postgres(postgres)
             print(f"Embedded PostgreSQL: {db_url} (data in {postgres.data_dir})", flush=True)
         if sns:
             sns.start()
@@ -211,16 +240,7 @@ def main(local: Path = LOCAL) -> int:
         # No deadline alert: `airflow dags test` never evaluates one, and on Airflow 3.3.1 it fails after a
         # successful run of a DAG that has one (apache/airflow#73428).
         env.setdefault("COVID_ETL_RUN_DEADLINE_MINUTES", "0")
-        airflow = str(Path(sys.executable).with_name("airflow"))
-        subprocess.run([airflow, "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
-        log_file = local / "last-run.log"
-        print(f"Running `airflow dags test {config.DAG_ID} {at.isoformat()}` (log: {log_file}) ...", flush=True)
-        returncode = run_dag(airflow, env, at, log_file)
-        if returncode != 0:
-            print("".join(log_file.read_text(errors="replace").splitlines(keepends=True)[-30:]), flush=True)
-        for message in sns.received() if sns else []:
-            print("SNS: " + json.dumps(message), flush=True)
-        summary = run_summary(env, at, local)
+        returncode, summary = _run_once(env, at, local, sns)
     finally:
         if sns:
             sns.stop()

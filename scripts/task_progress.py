@@ -31,7 +31,7 @@ def counts(value: object) -> dict[str, int]:
     }
 
 
-def task_line(task_id: str, map_index: int, state: str, duration: float | None, value: object = None) -> str:
+def task_line(task_id: str, map_index: int, *, state: str, duration: float | None, value: object = None) -> str:
     """One task's line: name, state, duration (none for a task that never ran) and counts."""
     name = task_id if map_index < 0 else f"{task_id}[{map_index}]"
     took = "" if duration is None else f"{duration:.1f} s"
@@ -73,7 +73,7 @@ def _ended(dag_id: str, logical_date: datetime, reported: set) -> list[str]:
                     )
                 ).first()
                 value = row and XComModel.deserialize_value(row)
-            lines.append(task_line(task_id, map_index, str(state), duration, value))
+            lines.append(task_line(task_id, map_index, state=str(state), duration=duration, value=value))
     return lines
 
 

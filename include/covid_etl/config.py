@@ -58,7 +58,7 @@ def redacted(value: str) -> str:
 # The parsers: the raw value of one variable (None or "" when unset) in, the value the code uses out.
 
 
-def _whole_number(name: str, raw: str, expected: str, lowest: int, highest: int | None = None) -> int:
+def _whole_number(name: str, raw: str, *, expected: str, lowest: int, highest: int | None = None) -> int:
     text = raw.strip()
     if not (text.isascii() and text.isdigit()) or int(text) < lowest or (highest is not None and int(text) > highest):
         raise ConfigError(name, raw, f"expected {expected}")
@@ -69,7 +69,7 @@ def parse_task_retries(raw: str | None) -> int:
     """$COVID_ETL_TASK_RETRIES: Airflow retries per task, 0 or more; default 3."""
     if not raw:
         return DEFAULT_TASK_RETRIES
-    return _whole_number("COVID_ETL_TASK_RETRIES", raw, "a whole number of retries, 0 or more", 0)
+    return _whole_number("COVID_ETL_TASK_RETRIES", raw, expected="a whole number of retries, 0 or more", lowest=0)
 
 
 # A run normally takes minutes. One task retrying to the end takes at most ~2 h 30 min (4 tries of up to
@@ -161,7 +161,7 @@ def parse_port(name: str, raw: str | None) -> int | None:
     """A TCP port to listen on, or None (choose one) when unset."""
     if not raw:
         return None
-    return _whole_number(name, raw, "a TCP port number from 1 to 65535", 1, 65535)
+    return _whole_number(name, raw, expected="a TCP port number from 1 to 65535", lowest=1, highest=65535)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from covid_dashboard import DAG_ID
-from covid_dashboard.data import fetch_dashboard
+from covid_dashboard.data import Dashboard, fetch_dashboard
 from covid_dashboard.history import Area, AreaRevisions, end_of
 from covid_dashboard.page import render_page
 
@@ -95,6 +95,32 @@ def area_json(revisions: AreaRevisions, area: Area) -> dict:
     }
 
 
+def revisions_json(dashboard: Dashboard, *, day: date | None, area: str | None) -> dict:
+    """/api/revisions: the publications and how many days each revised; with ``day``, that day's values by
+    publication; with ``area`` (a state or county), its revisions."""
+    history = dashboard.history
+    body = {
+        "publications": [
+            {
+                "source": release.source,
+                "published_at": release.published_at.isoformat(),
+                "commit": release.commit,
+                "days_revised": revised,
+            }
+            for release, revised in history.revision_counts()
+        ],
+        "thinned_to_every": history.thinned_to_every,
+    }
+    if day is not None:
+        body["day"] = {
+            source: [{"published_at": c.release.published_at.isoformat(), "values": c.values} for c in changes]
+            for source, changes in history.of_day(day).items()
+        }
+    if area is not None and (chosen := Area.parse(area)).kind != "national":
+        body["area"] = area_json(dashboard.revisions, chosen)
+    return body
+
+
 @cache
 def create_app() -> FastAPI:
     """One app per process: the plugin's ``fastapi_apps`` may be read more than once."""
@@ -111,6 +137,7 @@ def create_app() -> FastAPI:
     @app.get("/", response_class=HTMLResponse)
     def dashboard_page(
         user: Reader,
+        *,
         as_of: date | None = None,
         day: date | None = None,
         states_date: date | None = None,
@@ -134,27 +161,7 @@ def create_app() -> FastAPI:
 
     @app.get("/api/revisions")
     def revisions(user: Reader, day: date | None = None, area: str | None = None) -> JSONResponse:
-        dashboard = fetch_dashboard()
-        history = dashboard.history
-        body = {
-            "publications": [
-                {
-                    "source": release.source,
-                    "published_at": release.published_at.isoformat(),
-                    "commit": release.commit,
-                    "days_revised": revised,
-                }
-                for release, revised in history.revision_counts()
-            ],
-            "thinned_to_every": history.thinned_to_every,
-        }
-        if day is not None:
-            body["day"] = {
-                source: [{"published_at": c.release.published_at.isoformat(), "values": c.values} for c in changes]
-                for source, changes in history.of_day(day).items()
-            }
-        if area is not None and (chosen := Area.parse(area)).kind != "national":
-            body["area"] = area_json(dashboard.revisions, chosen)
+        body = revisions_json(fetch_dashboard(), day=day, area=area)
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
     # The navigation icon is fetched by an <img>, which sends the cookie too; nothing secret in it.

@@ -108,7 +108,8 @@ def _legend() -> str:
     return f'<g id="states-legend"><text x="0" y="13" fill="{INK}">{UNIT.capitalize()}</text>{drawn}</g>'
 
 
-def _tile(name: str, abbreviation: str, column: int, row: int, value: float | None, href: str, chosen: bool) -> str:
+def _tile(name: str, abbreviation: str, *, place: tuple[int, int], value: float | None, href: str, chosen: bool) -> str:
+    column, row = place
     x, y = column * CELL, LEGEND_HEIGHT + row * CELL
     if value is None:
         fill, ink, shown, spoken = NO_DATA, INK, "–", "no data"
@@ -143,11 +144,10 @@ def render_map(view: StatesView, day: str | None, chosen_state: str | None) -> s
         _tile(
             name,
             abbreviation,
-            column,
-            row,
-            values.get(name),
-            f"?states_date={shown}&amp;state={escape(name)}#counties",
-            name == chosen_state,
+            place=(column, row),
+            value=values.get(name),
+            href=f"?states_date={shown}&amp;state={escape(name)}#counties",
+            chosen=name == chosen_state,
         )
         for name, abbreviation, column, row in TILES
     )

@@ -106,7 +106,7 @@ def _load_file(cursor, dataset: Dataset, staged: StagedFile, *, run_id, open_fil
     part = dataset.part(publication.part)
     if staged.path is None:
         return LoadResult(files={part.path: "held already: not downloaded"})
-    publication_id = _register(cursor, dataset, part, publication, run_id)
+    publication_id = _register(cursor, dataset, part, publication=publication, run_id=run_id)
     if publication_id is None:
         return LoadResult(files={part.path: "loaded before: not read again"})
     with open_file(staged.path) as stream:
@@ -114,7 +114,8 @@ def _load_file(cursor, dataset: Dataset, staged: StagedFile, *, run_id, open_fil
         blame = Blame(dataset.label, publication.url)
         checker = Checker(dataset, read_layout(header, dataset, blame, after=after), blame)
         try:
-            result = _FileLoad(cursor, part, checker, publication_id, stream, len(header)).run(compare=compare)
+            load = _FileLoad(cursor, part, checker, publication_id=publication_id, stream=stream, start=len(header))
+            result = load.run(compare=compare)
         except Exception as exc:
             if sqlstate(exc) == UNIQUE_VIOLATION:  # a key given twice, found by the database: name the line
                 stream.seek(len(header))
@@ -127,7 +128,7 @@ def _load_file(cursor, dataset: Dataset, staged: StagedFile, *, run_id, open_fil
     return result
 
 
-def _register(cursor, dataset: Dataset, part: Part, publication: Publication, run_id: str) -> int | None:
+def _register(cursor, dataset: Dataset, part: Part, *, publication: Publication, run_id: str) -> int | None:
     """Add the publication to dataset_publications; None when it was loaded before."""
     first, last = scope_bounds(part)
     cursor.execute(
@@ -174,7 +175,7 @@ class _FileLoad:
     :param start: the byte offset of the first line after the header.
     """
 
-    def __init__(self, cursor, part: Part, checker: Checker, publication_id: int, stream, start: int) -> None:
+    def __init__(self, cursor, part: Part, checker: Checker, *, publication_id: int, stream, start: int) -> None:
         self.cursor, self.part, self.checker, self.stream, self.start = cursor, part, checker, stream, start
         self.dataset, self.layout = checker.dataset, checker.layout
         self.parameters = {"publication": publication_id}
