@@ -6,7 +6,17 @@ from __future__ import annotations
 
 import pytest
 
-from covid_etl.read.fingerprints import BLOCK, GRID, Chunk, Fingerprinter, KeptChunks, compare_day, day_print, keysum
+from covid_etl.read.fingerprints import (
+    BLOCK,
+    DIGEST_SIZE,
+    GRID,
+    Chunk,
+    Fingerprinter,
+    KeptChunks,
+    compare_day,
+    day_print,
+    keysum,
+)
 from support import fixture_bytes
 
 SIGNATURE = b"date,county,state,fips,cases,deaths"
@@ -111,12 +121,12 @@ def test_the_digest_depends_on_the_header_signature():
 
 def test_a_days_print_sums_its_chunks_rows_and_keys_and_records_each_block_and_chunk():
     fingerprinter = Fingerprinter(SIGNATURE)
-    block = Chunk(0, 20, b"z" * 16)
-    chunks = [Chunk(0, 10, b"a" * 16, 2, 7), Chunk(10, 20, b"b" * 16, 3, 11)]
+    block = Chunk(0, 20, b"z" * DIGEST_SIZE)
+    chunks = [Chunk(0, 10, b"a" * DIGEST_SIZE, 2, 7), Chunk(10, 20, b"b" * DIGEST_SIZE, 3, 11)]
     day = day_print(fingerprinter, [(block, chunks)])
-    assert (day.digest, day.rows, day.keysum) == (fingerprinter.digest(b"z" * 16), 5, 18)
-    assert day.chunk_records() == {b"a" * 16: (2, 7), b"b" * 16: (3, 11)}
-    assert day.block_records() == {b"z" * 16: (5, 18, 0, 2)}
+    assert (day.digest, day.rows, day.keysum) == (fingerprinter.digest(b"z" * DIGEST_SIZE), 5, 18)
+    assert day.chunk_records() == {b"a" * DIGEST_SIZE: (2, 7), b"b" * DIGEST_SIZE: (3, 11)}
+    assert day.block_records() == {b"z" * DIGEST_SIZE: (5, 18, 0, 2)}
 
 
 def test_a_block_the_old_day_had_is_kept_whole_without_looking_at_its_chunks():
