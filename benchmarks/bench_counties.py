@@ -4,12 +4,14 @@ run, every case with the history our loader keeps.
 Ours (the project's loader, ``load_publication``) runs every case of issue 19 on the main file (``--rows``):
 ``first_load``, ``forced_reload``, ``revised_1pct``, ``next_day``, ``next_day_cold``, ``skip``; and
 its first load at two more sizes for its peak memory (``rss_0_5m`` and ``rss_5m``: a fifth of and twice
-the main size, 0.5M and 5M rows by default). Each of those runs ``--repeat`` times (3), in rounds, each
-run right after a run of the floor (a plain COPY of a file of the same size into an empty logged table
-with the primary key), so that both see the same moment of a shared machine; the tables give the
-median, with the min and max. The peers (the seed's ``execute_values`` upsert and dlt's merge) run once,
-on ``first_load`` and ``next_day`` (``--peer-cases`` for more). Then ``backfill_30``: 30 daily
-publications loaded in a shuffled order by ours, every one checked as of its commit time.
+the main size, 0.5M and 5M rows by default). Each of those runs ``--repeat`` times (3), in rounds, with a
+run of the floor (a plain COPY of a file of the same size into an empty logged table with the primary key)
+and of ``floor_indexed`` (the same COPY into that table with ours' (state, county) lookup index too: the
+table ours' first load builds) on each size in each round, so that all see the same moments of a shared
+machine; the tables give the median, with the min and max. The peers (the seed's ``execute_values``
+upsert and dlt's merge) run once, on ``first_load`` and ``next_day`` (``--peer-cases`` for more). Then
+``backfill_30``: 30 daily publications loaded in a shuffled order by ours, every one checked as of its
+commit time.
 
 Each run is a fresh database and a fresh Python process (its own peak RSS, from ``os.wait4``), on one
 PostgreSQL server that this script starts in a temporary folder and stops at the end. The server is
@@ -60,6 +62,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 # devstack and the settings it reads (include/), when not run through make (which sets PYTHONPATH)
 sys.path[:0] = [str(ROOT / "scripts"), str(ROOT / "include")]
+from covid_etl.sources.specs import COUNTIES  # noqa: E402
 from devstack import LocalPostgres, free_port  # noqa: E402
 
 DEFAULT_ROWS = 2_500_000
@@ -106,6 +109,9 @@ BACKFILL_TARGETS = {
     "history_vs_latest": (1.5, "≤ 1.5"),
     "as_of_county_ms": (50, "≤ 50 ms"),
 }
+# The indexes floor_indexed's table must have, each [unique, its columns] (methods/floor_indexed.py reports
+# them): the floor's primary key and ours' lookup index (include/covid_etl/sources/specs.py, lookup=).
+FLOOR_INDEXED_INDEXES = sorted([[True, ["date", "state", "county"]], [False, list(COUNTIES.lookup)]])
 # (role of the file loaded, role of the publication the table holds before), by the method's case.
 CASE_ROLES = {
     "first_load": ("base", None),
@@ -177,20 +183,33 @@ def plan(
     peer_cases: list[str],
     backfill: bool,
 ) -> list[Run]:
-    """Every run, in order: ``repeat`` rounds of (the floor, one of ours' cases) for each case and each
-    extra size; the peers' cases once; the backfill."""
+    """Every run, in order: ``repeat`` rounds, each of, for the main size and each extra size, the floor, ours'
+    first load and ``floor_indexed`` (where ours' first load runs), then ours' other cases; the peers' cases
+    once; the backfill.
+
+    One floor per size and round serves every case of that size: a ratio is a median over the floor's median,
+    so a floor before each case only added runs to that median (18 of them at the main size, not 3).
+    """
     runs = []
     for _ in range(repeat):
-        for case in cases:
-            runs += [Run("floor", "first_load", rows, "floor"), Run("ours", case, rows, case)]
+        runs += _round(rows, [(case, case) for case in cases])
         for size, name in zip(sizes, SIZE_NAMES, strict=False):
-            runs += [Run("floor", "first_load", size, "floor"), Run("ours", "first_load", size, name)]
+            runs += _round(size, [("first_load", name)])
     for method in peers:
         spec = METHODS[method]
         runs += [Run(method, case, rows, spec.prefix + case) for case in peer_cases if case in spec.cases]
     if backfill:
         runs.append(Run("ours", BACKFILL_CASE, rows, BACKFILL_CASE))
     return runs
+
+
+def _round(size: int, cases: list[tuple[str, str]]) -> list[Run]:
+    """One round on one file size: the floor, ours' first load and floor_indexed (the floor of the table that
+    load builds; none when ours' first load does not run), then ours' other cases, each (case, name)."""
+    ours = [Run("ours", case, size, name) for case, name in cases]
+    first = [run for run in ours if run.case == "first_load"]
+    indexed = [Run("floor_indexed", "first_load", size, "floor_indexed")] if first else []
+    return [Run("floor", "first_load", size, "floor"), *first, *indexed, *(r for r in ours if r not in first)]
 
 
 def case_files(files: Files, case: str) -> tuple[Path, Path | None]:
@@ -236,6 +255,8 @@ def problems_with(outcome: Outcome, manifest: Manifest) -> list[str]:
     expected = expected_counts(manifest, run.case)
     if any(got is not None and got != want for got, want in zip(reported, expected, strict=True)):
         problems.append(f"inserted, updated, deleted {reported}; the files imply {expected}")
+    if run.method == "floor_indexed" and result.get("indexes") != FLOOR_INDEXED_INDEXES:
+        problems.append(f"the table's indexes are {result.get('indexes')}, not {FLOOR_INDEXED_INDEXES}")
     if run.method == "ours":
         if result.get("history") != expected_history(manifest, run.case):
             problems.append(f"history written {result.get('history')}, expected {expected_history(manifest, run.case)}")
@@ -504,6 +525,7 @@ class Case:
     name: str
     outcomes: list[Outcome]
     floor: float | None = None  # the floor's median seconds on a file of the same size
+    floor_indexed: float | None = None  # floor_indexed's median seconds on a file of the same size
 
     @property
     def run(self) -> Run:
@@ -535,6 +557,18 @@ class Case:
         return self.seconds / self.floor if self.seconds is not None and self.floor else None
 
     @property
+    def ratio_indexed(self) -> float | None:
+        """Over floor_indexed: for ours' first loads (the table they build has both indexes) and the floors."""
+        if not (self.builds_both_indexes and self.seconds is not None and self.floor_indexed):
+            return None
+        return self.seconds / self.floor_indexed
+
+    @property
+    def builds_both_indexes(self) -> bool:
+        """A first load of ours, or a floor: the loads floor_indexed's figure is read against."""
+        return self.run.case == "first_load" and self.run.method in ("ours", "floor", "floor_indexed")
+
+    @property
     def median_outcome(self) -> Outcome:
         """The run whose seconds are the median (its profile and counts are the ones shown)."""
         timed = sorted((o for o in self.outcomes if o.seconds is not None), key=lambda o: o.seconds)
@@ -555,21 +589,32 @@ class Case:
         return text, value < bound if kind == "seconds" else value <= bound
 
 
-def summarize(outcomes: list[Outcome]) -> tuple[dict[int, Case], dict[str, Case]]:
-    """The floor's runs by file size, and every other name's runs, each ratio to the floor of its size."""
+@dataclass
+class Summary:
+    """The runs summed up: the floor's and floor_indexed's by file size, every other name's by name."""
+
+    floors: dict[int, Case]
+    indexed: dict[int, Case]
+    cases: dict[str, Case]
+
+
+def summarize(outcomes: list[Outcome]) -> Summary:
+    """The floors' runs by file size, and every other name's runs, each with the floors of its size."""
     floors: dict[int, Case] = {}
+    indexed: dict[int, Case] = {}
     cases: dict[str, Case] = {}
     for outcome in outcomes:
-        if outcome.run.name == "floor":
-            floors.setdefault(outcome.run.size, Case("floor", [])).outcomes.append(outcome)
+        run = outcome.run
+        if run.name in ("floor", "floor_indexed"):
+            by_size = floors if run.name == "floor" else indexed
+            by_size.setdefault(run.size, Case(run.name, [])).outcomes.append(outcome)
         else:
-            cases.setdefault(outcome.run.name, Case(outcome.run.name, [])).outcomes.append(outcome)
-    for case in cases.values():
-        floor = floors.get(case.run.size)
+            cases.setdefault(run.name, Case(run.name, [])).outcomes.append(outcome)
+    for case in [*floors.values(), *indexed.values(), *cases.values()]:
+        floor, floor_indexed = floors.get(case.run.size), indexed.get(case.run.size)
         case.floor = floor.seconds if floor else None
-    for floor in floors.values():
-        floor.floor = floor.seconds
-    return floors, cases
+        case.floor_indexed = floor_indexed.seconds if floor_indexed else None
+    return Summary(floors, indexed, cases)
 
 
 def backfill_budget(outcomes: list[Outcome], rows: int, given: float | None) -> float | None:
@@ -616,14 +661,14 @@ def _number(value, digits: int = 2) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
-COLUMNS = ("case", "method", "rows", "seconds", "min–max", "rows/s", "peak RSS MiB", "× floor", "target",
-           "inserted", "updated", "deleted", "history", "verified")  # fmt: skip
+COLUMNS = ("case", "method", "rows", "seconds", "min–max", "rows/s", "peak RSS MiB", "× floor", "× floor_indexed",
+           "target", "inserted", "updated", "deleted", "history", "verified")  # fmt: skip
 
 
-def table_rows(floors: dict[int, Case], cases: dict[str, Case]) -> list[tuple[str, ...]]:
-    """The table's cells: the floor of each size first, then every case."""
+def table_rows(summary: Summary) -> list[tuple[str, ...]]:
+    """The table's cells: the floor and floor_indexed of each size first, then every case."""
     cells = []
-    for case in [*floors.values(), *cases.values()]:
+    for case in [*summary.floors.values(), *summary.indexed.values(), *summary.cases.values()]:
         times, shown = case.times, case.median_outcome.result
         text, met = case.target()
         counts = [shown.get(name) for name in ("inserted", "updated", "deleted")]
@@ -637,6 +682,7 @@ def table_rows(floors: dict[int, Case], cases: dict[str, Case]) -> list[tuple[st
                 f"{case.rows / case.seconds:,.0f}" if case.seconds and case.rows else "-",
                 _number(case.peak_rss_mib, 0),
                 _number(case.ratio),
+                _number(case.ratio_indexed) if case.builds_both_indexes else "",
                 f"{text} {'met' if met else 'MISSED'}" if met is not None else text,
                 *("-" if count is None else f"{count:,}" for count in counts),
                 "yes" if case.history else "none kept",
@@ -727,17 +773,12 @@ def backfill_rows(cases: dict[str, Case]) -> list[tuple[str, ...]]:
     ]
 
 
-def results_json(
-    floors: dict[int, Case],
-    cases: dict[str, Case],
-    rows: int,
-    server_info: dict,
-    wall_s: float,
-    load_before: float = 0.0,
-) -> dict:
+def results_json(summary: Summary, rows: int, server_info: dict, wall_s: float, load_before: float = 0.0) -> dict:
     """latest.json: issue 19's shape ({"date", "cores", "rows", "floor_seconds", "cases": {NAME: {...}}}),
-    plus the min and max of repeated runs, ours' profile, the floors of every size and where it ran."""
-    main_floor = floors.get(rows)
+    plus the min and max of repeated runs, ours' profile, the floors of every size and where it ran; and
+    floor_indexed (``floor_indexed_seconds``; ``ratio_to_floor_indexed`` in ours' first loads)."""
+    floors, cases = summary.floors, summary.cases
+    main_floor, main_indexed = floors.get(rows), summary.indexed.get(rows)
     out_cases = {}
     for name, case in cases.items():
         shown = case.median_outcome.result
@@ -751,6 +792,9 @@ def results_json(
             "method": case.run.method,
             "keeps_history": case.history,
         }
+        if case.builds_both_indexes:
+            ratio = case.ratio_indexed
+            entry["ratio_to_floor_indexed"] = round(ratio, 4) if ratio is not None else None
         if len(case.times) > 1:
             entry |= {"min": min(case.times), "max": max(case.times), "runs": case.times}
         text, met = case.target()
@@ -772,20 +816,27 @@ def results_json(
         "cores": os.cpu_count(),
         "rows": main_floor.rows if main_floor and main_floor.rows else rows,
         "floor_seconds": main_floor.seconds if main_floor else None,
-        "floors": {
-            str(floor.rows or size): {
-                "seconds": floor.seconds,
-                "min": min(floor.times, default=None),
-                "max": max(floor.times, default=None),
-                "runs": floor.times,
-            }
-            for size, floor in floors.items()
-        },  # fmt: skip
+        "floor_indexed_seconds": main_indexed.seconds if main_indexed else None,
+        "floors": _floors_json(floors),
+        "floors_indexed": _floors_json(summary.indexed),
         "cases": out_cases,
         "server": server_info,
         "machine": machine() | {"load_average_before": round(load_before, 2)},
         "wall_minutes": round(wall_s / 60, 2),
     }
+
+
+def _floors_json(floors: dict[int, Case]) -> dict[str, dict]:
+    """A floor's runs by file size (its rows): median, min, max, runs; floor_indexed's also its way and ratio."""
+    out = {}
+    for size, floor in floors.items():
+        entry = {"seconds": floor.seconds, "min": min(floor.times, default=None), "max": max(floor.times, default=None),
+                 "runs": floor.times, "verified": floor.verified}  # fmt: skip
+        if floor.run.method == "floor_indexed":
+            shown = floor.median_outcome.result
+            entry |= {"ratio_to_floor": round(floor.ratio, 4) if floor.ratio else None, "how": shown.get("how")}
+        out[str(floor.rows or size)] = entry
+    return out
 
 
 def total_ram_gib() -> float:
@@ -818,6 +869,12 @@ def measurer_floor_mib(outcomes: list[Outcome]) -> float:
     return max((o.measurer_rss_mib for o in outcomes if o.measurer_rss_mib is not None), default=0.0)
 
 
+def _indexed_how(summary: Summary) -> str:
+    """How floor_indexed had its indexes (its JSON line's ``how``), or that it did not run."""
+    hows = {case.median_outcome.result.get("how") for case in summary.indexed.values()} - {None}
+    return "; ".join(sorted(hows)) or "not run"
+
+
 def locked_version(lock: Path, package: str) -> str:
     """``package``'s version pinned in a uv lock (``name==version``)."""
     for line in lock.read_text().splitlines():
@@ -830,7 +887,8 @@ def report(
     outcomes: list[Outcome], server_info: dict[str, str], files: dict[int, Files], wall_s: float, load_before: float
 ) -> str:
     """The results page: what ran where, then the tables."""
-    floors, cases = summarize(outcomes)
+    summary = summarize(outcomes)
+    cases = summary.cases
     settings = ", ".join(f"{name}={server_info[name]}" for name in SETTINGS_SHOWN)
     data = "; ".join(
         f"{f.manifest.rows:,} rows ({f.manifest.days:,} day{'s' if f.manifest.days > 1 else ''}"
@@ -854,18 +912,23 @@ def report(
         f"- Data: generate_counties.py, seed {main.seed}: {data}. revised_1pct: {main.revised_rows:,} past rows"
         f" changed, {main.new_rows:,} new rows; next_day: {main.next_day_revised_rows:,} past rows changed (over"
         f" every day), {len(main.next_day_deleted)} past keys dropped, {main.new_rows:,} new rows",
-        f"- Ours' cases and the floor: {repeats} runs each, interleaved (floor, case, floor, case …);"
-        " seconds is the median, min–max beside it. Peers: one run",
+        f"- Ours' cases, the floor and floor_indexed: {repeats} runs each, in rounds (on each size: floor,"
+        " first_load, floor_indexed, then ours' other cases); seconds is the median, min–max beside it. Peers: one"
+        " run",
+        f"- floor_indexed: {_indexed_how(summary)}",
         f"- Wall time of the whole run: {wall_s / 60:.1f} min",
         f"- Peak RSS is each method process's own ru_maxrss (os.wait4), taken by a small process that starts it;"
         f" that process's {measurer_floor_mib(outcomes):.0f} MiB is the floor under the column (a child's ru_maxrss"
         " starts at its parent's peak on Linux)",
         "",
-        markdown_table(COLUMNS, table_rows(floors, cases)),
+        markdown_table(COLUMNS, table_rows(summary)),
         "",
         "seconds: the load alone, timed inside the method's process (prepare and verification excluded)."
         " peak RSS: the method process's maximum resident set (os.wait4), prepare and verification included"
         " (the largest of the runs). × floor: seconds / the floor's median seconds on a file of the same size."
+        " × floor_indexed: the same over floor_indexed's (a plain COPY into the table with the primary key and"
+        " ours' (state, county) lookup index: the table ours' first load builds), for ours' first loads and the"
+        " floors."
         " history: whether the method keeps the history of the publications (ours writes the changes table,"
         " the publications and the fingerprints in every case; the peers keep none). verified: the table's rows"
         " equal the file's (count, sums and a hash of every row), the keys the publication dropped are gone, the"
@@ -1001,9 +1064,10 @@ def main(argv: list[str] | None = None) -> int:
             templates.drop()
 
     wall_s = time.monotonic() - started
-    floors, cases = summarize(outcomes)
+    summary = summarize(outcomes)
+    cases = summary.cases
     print()
-    print(text_table(COLUMNS, table_rows(floors, cases)))
+    print(text_table(COLUMNS, table_rows(summary)))
     if profile := profile_rows(cases):
         print()
         print(text_table(PROFILE_COLUMNS, profile, left=1))
@@ -1015,7 +1079,7 @@ def main(argv: list[str] | None = None) -> int:
     page = args.results_dir / f"{date.today().isoformat()}.md"
     page.write_text(report(outcomes, server_info, files, wall_s, load_before))
     latest = args.results_dir / "latest.json"
-    document = results_json(floors, cases, args.rows, server_info, wall_s, load_before)
+    document = results_json(summary, args.rows, server_info, wall_s, load_before)
     latest.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     print(f"written to {page} and {latest}")
     return 0 if outcomes and all(o.verified for o in outcomes) else 1

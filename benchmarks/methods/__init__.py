@@ -50,6 +50,12 @@ METHODS = {
     for spec in (
         MethodSpec("floor", ("first_load",), prefix="floor_", summary="COPY of the file's bytes into the empty table"),
         MethodSpec(
+            "floor_indexed",
+            ("first_load",),
+            prefix="floor_indexed_",
+            summary="the same COPY into the table with the primary key and ours' (state, county) lookup index",
+        ),
+        MethodSpec(
             "seed_execute_values",
             PEER_CASES,
             prefix="execute_values_",

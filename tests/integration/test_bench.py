@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from datetime import date
 from pathlib import Path
 
@@ -45,12 +46,17 @@ def short(tmp_path_factory):
     return out / "manifest.json"
 
 
-def run_method(method: str, db_url: str, case: str, path: Path, base: Path | None = None, *extra: str) -> dict:
+def run_method(
+    method: str, db_url: str, case: str, path: Path, base: Path | None = None, *extra: str, env: dict | None = None
+) -> dict:
     """Run a method script as the harness does; its JSON line."""
     python = bench().method_python(method)  # builds .venv-dlt from its hashed lock for dlt_merge, as make bench does
     command = [str(python), str(METHODS_DIR / f"{method}.py"), "--db", db_url, "--case", case, "--file", str(path)]
     result = subprocess.run(
-        command + (["--base", str(base)] if base else []) + list(extra), capture_output=True, text=True
+        command + (["--base", str(base)] if base else []) + list(extra),
+        capture_output=True,
+        text=True,
+        env=os.environ | (env or {}),
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -73,7 +79,7 @@ def as_table_rows(path: Path) -> list[tuple]:
 # --- the method scripts --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("method", ["floor", "seed_execute_values", "ours"])
+@pytest.mark.parametrize("method", ["floor", "floor_indexed", "seed_execute_values", "ours"])
 def test_first_load_inserts_every_row_with_empty_fips_as_null_into_a_logged_table(method, small, db_url):
     folder, manifest = small
     result = run_method(method, db_url, "first_load", folder / "base.csv")
@@ -94,6 +100,50 @@ def test_first_load_inserts_every_row_with_empty_fips_as_null_into_a_logged_tabl
         ).fetchone()
     assert nulls == manifest.days * sum(1 for c in generator.read_counties() if not c.fips)
     assert persistence == ("p",)  # logged, as the table is in production
+
+
+@pytest.mark.parametrize("way", ["after", "during"])
+def test_floor_indexed_leaves_the_floors_table_with_ours_lookup_index_too_either_way(way, small, db_url):
+    folder, manifest = small
+    result = run_method("floor_indexed", db_url, "first_load", folder / "base.csv", env={"BENCH_FLOOR_INDEXED": way})
+    assert (result["verified"], result["inserted"], result["way"]) == (True, manifest.rows, way)
+    assert result["indexes"] == bench().FLOOR_INDEXED_INDEXES
+    run = bench().Run("floor_indexed", "first_load", SMALL_ROWS, "floor_indexed")
+    assert bench().problems_with(bench().Outcome(run, result), manifest) == []
+    assert index_definitions(db_url) == {
+        "covid_us_county_daily_lookup_idx": "CREATE INDEX covid_us_county_daily_lookup_idx ON"
+        " public.covid_us_county_daily USING btree (state, county)",
+        "covid_us_county_daily_pkey": "CREATE UNIQUE INDEX covid_us_county_daily_pkey ON"
+        " public.covid_us_county_daily USING btree (date, state, county)",
+    }
+    assert table_rows(db_url) == as_table_rows(folder / "base.csv")
+
+
+def test_floor_indexed_builds_the_indexes_ours_first_load_builds(small, db_url, postgres_server):
+    folder, _ = small
+    ours_url = postgres_server.create_database(f"test_ours_{uuid.uuid4().hex[:12]}")
+    assert run_method("ours", ours_url, "first_load", folder / "base.csv")["verified"]
+    assert run_method("floor_indexed", db_url, "first_load", folder / "base.csv")["verified"]
+    assert index_definitions(db_url) == index_definitions(ours_url)
+
+
+def test_floor_indexed_fails_when_its_way_is_unknown(small, db_url):
+    folder, _ = small
+    result = subprocess.run(
+        [sys.executable, str(METHODS_DIR / "floor_indexed.py"), "--db", db_url, "--case", "first_load"]
+        + ["--file", str(folder / "base.csv")],
+        capture_output=True,
+        text=True,
+        env=os.environ | {"BENCH_FLOOR_INDEXED": "sideways"},
+    )
+    assert result.returncode == 1 and "BENCH_FLOOR_INDEXED is one of after, during, not 'sideways'" in result.stderr
+
+
+def index_definitions(db_url: str) -> dict[str, str]:
+    with psycopg.connect(db_url) as conn:
+        return dict(
+            conn.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'covid_us_county_daily'")
+        )
 
 
 @pytest.mark.parametrize(
@@ -147,7 +197,7 @@ def test_peers_leave_the_next_days_publication_in_their_table_its_dropped_keys_d
         )
 
 
-@pytest.mark.parametrize("method", ["floor", "seed_execute_values"])
+@pytest.mark.parametrize("method", ["floor", "floor_indexed", "seed_execute_values"])
 def test_method_refuses_a_case_it_does_not_implement(method, small, db_url):
     folder, _ = small
     for case in set(common.CASE_FILES) - set(bench().METHODS[method].cases):
@@ -312,9 +362,20 @@ def test_harness_runs_every_case_verified_and_writes_its_table_and_latest_json(p
         assert len(case["runs"]) == 2 and case["min"] <= case["seconds"] <= case["max"], name
         assert {"python_read", "copy", "sql", "commit"} <= set(case["profile"]), name
     assert "min" not in latest["cases"]["dlt_next_day"]  # the peers run once
+    assert latest["floor_indexed_seconds"] == latest["floors_indexed"][str(rows)]["seconds"] > 0
+    for name in ("first_load", "rss_0_5m", "rss_5m"):  # ours' first loads, against both floors
+        case = latest["cases"][name]
+        floors = [latest[kind][str(case["rows"])]["seconds"] for kind in ("floors", "floors_indexed")]
+        assert case["ratio_to_floor"] == round(case["seconds"] / floors[0], 4), name
+        assert case["ratio_to_floor_indexed"] == round(case["seconds"] / floors[1], 4), name
+    assert all("ratio_to_floor_indexed" not in latest["cases"][name] for name in ("next_day", "dlt_first_load"))
+    for floor in latest["floors_indexed"].values():  # one per size, 2 runs each, verified
+        assert len(floor["runs"]) == 2 and floor["verified"] and floor["how"].startswith("COPY into the bare table")
     printed = [line.split()[0] for line in result.stdout.splitlines() if line.split()[-1:] in (["yes"], ["NO"])]
-    assert set(printed) - {"floor"} >= NAMES - {"backfill_30"} and printed.count("floor") == 3  # one per size
+    assert set(printed) - {"floor", "floor_indexed"} >= NAMES - {"backfill_30"}
+    assert printed.count("floor") == printed.count("floor_indexed") == 3  # one per size
     page = (results / f"{date.today().isoformat()}.md").read_text()
     assert "PostgreSQL 15" in page and f"{os.cpu_count()} cores" in page and "fsync=" in page
+    assert "floor_indexed: COPY into the bare table, then ADD PRIMARY KEY and CREATE INDEX (state, county)" in page
     assert "## Where ours' time goes" in page and "## Backfill" in page and "none kept" in page
     assert "| NO |" not in page
