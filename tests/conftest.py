@@ -33,6 +33,8 @@ os.environ.update(
     COVID_ETL_RUN_DEADLINE_MINUTES="0",
 )
 
+from dag_runs import DagRunner  # noqa: E402
+
 from devstack import LocalPostgres, LocalSns, free_port  # noqa: E402
 from fake_github import FakeGitHub, real_repositories, with_daily_publications  # noqa: E402
 from local_http import FixtureServer  # noqa: E402
@@ -157,17 +159,47 @@ def backfilled(local_airflow) -> dict:
     return {"backfill": backfill, "runs": runs}
 
 
+def _pipeline_settings(db_url: str, sns) -> dict[str, str]:
+    return {
+        "AIRFLOW_CONN_COVID_DB": db_url,
+        "AIRFLOW_CONN_AWS_DEFAULT": sns.airflow_connection(),
+        "AIRFLOW_VAR_COVID_ETL_SNS_TOPIC_ARN": sns.topic_arn,
+    }
+
+
 @pytest.fixture
 def pipeline_env(monkeypatch, db_url, sns_inbox) -> dict[str, str]:
     """Connections and variables pointing the DAG at this test's database and the local SNS."""
-    env = {
-        "AIRFLOW_CONN_COVID_DB": db_url,
-        "AIRFLOW_CONN_AWS_DEFAULT": sns_inbox.airflow_connection(),
-        "AIRFLOW_VAR_COVID_ETL_SNS_TOPIC_ARN": sns_inbox.topic_arn,
-    }
+    env = _pipeline_settings(db_url, sns_inbox)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env
+
+
+@pytest.fixture(scope="session")
+def covid_etl_dag(airflow_metadata_db):
+    """The DAG as parsed once for the session (a parse takes seconds)."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(ROOT / "dags")).dags["covid_etl"]
+
+
+@pytest.fixture
+def dag_runner(covid_etl_dag, pipeline_env, sns_inbox, http_server) -> DagRunner:
+    """Runs covid_etl with dag.test() on this test's database (tests/dag_runs.py)."""
+    return DagRunner(covid_etl_dag, pipeline_env["AIRFLOW_CONN_COVID_DB"], sns_inbox, http_server.url)
+
+
+@pytest.fixture(scope="module")
+def module_dag_runner(covid_etl_dag, postgres_server, local_sns, http_server):
+    """Like dag_runner, on a database of the module's own, for tests that each read one fact of a sequence
+    of runs the module's fixtures make once (each run costs seconds). ``runner.env`` sets more of the
+    environment for the module (a MonkeyPatch)."""
+    db = postgres_server.create_database(f"test_{uuid.uuid4().hex[:12]}")
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in _pipeline_settings(db, local_sns).items():
+            env.setenv(name, value)
+        yield DagRunner(covid_etl_dag, db, local_sns, http_server.url, env)
 
 
 @pytest.fixture
