@@ -137,6 +137,7 @@ def test_a_malformed_file_sends_one_message_naming_the_failed_load_and_its_error
         and "line 3: cases is not a non-negative integer: '-12'" in body
     )
     assert "Failed after it (may follow from it): national.merge, " in body
+    assert "National: failed: nyt.load: NYT http://127.0.0.1:" in body
     assert "a failed load left its table as it was" in body
 
 

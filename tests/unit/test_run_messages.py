@@ -123,3 +123,16 @@ def test_a_failure_body_has_the_cause_the_failures_after_it_each_dataset_and_the
         "JHU: http://mirror/jhu.csv (unpinned)",
         "Logs: http://airflow/log/1",
     ]
+
+
+def test_a_failed_national_series_is_reported_with_its_own_error():
+    failed = {
+        **summary(**{**NO_NATIONAL, "national_status": "failed"}, states=NOT_CHOSEN, counties=NOT_CHOSEN),
+        "status": "failed",
+        "error": "nyt.load: NYT us.csv, line 3: cases is not a non-negative integer: '-12'",
+        "national_error": "nyt.load: NYT us.csv, line 3: cases is not a non-negative integer: '-12'",
+        "failed_tasks": ["nyt.load", "national.merge"],
+    }
+    failed.pop("reason")
+    _, body = failure_message(failed, duration_seconds=5, log_url="")
+    assert "National: failed: nyt.load: NYT us.csv, line 3: cases is not a non-negative integer: '-12'" in body
