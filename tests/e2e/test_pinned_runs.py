@@ -129,6 +129,22 @@ def test_a_replay_across_the_jhu_layout_change_loads_both_layouts(dag_runner, gi
     )
 
 
+def test_a_date_before_the_first_publication_fails_at_once_naming_the_file_and_the_time(dag_runner, github):
+    outcome = dag_runner.pinned(day("2020-06-01"))  # the fake's first NYT commit is of 2020-08-14, JHU's later
+
+    assert outcome.state == "failed"
+    assert (outcome.tasks["nyt.resolve"], outcome.tries["nyt.resolve"]) == ("failed", 1)
+    error = "nyt.resolve: NYT: no commit of nytimes/covid-19-data@master:us.csv at or before 2020-06-01T00:00:00Z"
+    assert outcome.summary["error"] == error
+    assert [task for task in outcome.summary["failed_tasks"] if task.endswith(".resolve")] == [
+        "nyt.resolve",
+        "jhu.resolve",
+    ]
+    [message] = outcome.messages
+    assert ("covid_etl failed in " + error).startswith(message["subject"].removesuffix("…"))
+    assert f"Cause: {error}" in message["message"]
+
+
 def test_a_rate_limited_answer_is_waited_out_not_rejected(dag_runner, github):
     github.rate_limit(times=2, status=429, retry_after=1)
 

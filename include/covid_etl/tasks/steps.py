@@ -73,7 +73,7 @@ def resolve_files(dataset: Dataset, *, until: datetime, started_at: datetime, ov
     with ``override``, that one URL, unpinned (published when the run started)."""
     if override:
         return [Publication(dataset.name, dataset.whole_file.path, override, started_at).to_json()]
-    files = []
+    files, missing = [], []
     options = {"api_base": config.github_api_url(), "raw_base": config.github_raw_url(), "token": github_token()}
     for parts in (dataset.parts, (dataset.fallback,) if dataset.fallback else ()):
         for part in parts:
@@ -81,11 +81,13 @@ def resolve_files(dataset: Dataset, *, until: datetime, started_at: datetime, ov
                 found = resolve_publication(part.file, until, **options)
             except NoPublicationError:
                 log.info("%s: %s not published yet at %s", dataset.name, part.path, until)
+                missing.append(f"{part.file.owner}/{part.file.repo}@{part.file.branch}:{part.path}")
                 continue
             files.append(Publication(dataset.name, part.path, found.url, found.published_at, found.commit).to_json())
         if files:
             return files
-    raise NoPublicationError(f"{dataset.label}: none of its files has a commit at or before {until.isoformat()}")
+    at = until.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    raise NoPublicationError(f"{dataset.label}: no commit of {', '.join(missing)} at or before {at}")
 
 
 def plan(context, dataset: Dataset, *, connect: Callable[[], Any]) -> dict | bool:
