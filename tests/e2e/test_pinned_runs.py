@@ -30,6 +30,11 @@ def seen(runner, github, outcome) -> dict:
             "SELECT sources->0->>'commit', sources->1->>'commit' FROM etl_runs WHERE run_id = %s AND dataset = %s",
             (outcome.run_id, "national"),
         ),
+        "skipped_commits": runner.query(
+            "SELECT dataset, sources->0->>'commit' FROM etl_runs WHERE run_id = %s AND status = 'skipped'"
+            " ORDER BY dataset",
+            (outcome.run_id,),
+        ),
         "downloads": github.downloads(),
         "api": [path for _, path in github.requests if path.startswith("/api/")],
         "authorizations": set(github.authorizations),
@@ -110,6 +115,11 @@ def test_a_run_whose_commits_were_loaded_already_says_since_when(again):
     [message] = again.messages
     assert message["subject"] == "covid_etl succeeded: no new publication"
     assert f"National: skipped: no new publication since {since}" in message["message"]
+
+
+def test_a_run_whose_commits_were_loaded_already_is_recorded_as_skipped_with_them(again):
+    assert again.seen["runs"] == {name: ("skipped", None, None, None, None, None, None) for name in ("nyt", "jhu")}
+    assert again.seen["skipped_commits"] == [("jhu", JHU_DECEMBER), ("nyt", NYT_AUGUST)]
 
 
 def test_a_run_with_nothing_new_counts_as_a_success_for_the_missed_load_alarm(first, again):

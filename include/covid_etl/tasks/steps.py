@@ -16,7 +16,7 @@ from typing import Any
 
 from covid_etl import config
 from covid_etl.errors import StagingError
-from covid_etl.records import Publication
+from covid_etl.records import Publication, RunRecord
 from covid_etl.sources.fetch import download_to
 from covid_etl.sources.github import NoPublicationError, resolve_publication
 from covid_etl.sources.specs import DATASETS, NATIONAL, Dataset
@@ -93,9 +93,7 @@ def resolve_files(dataset: Dataset, *, until: datetime, started_at: datetime, ov
 def plan(context, dataset: Dataset, *, connect: Callable[[], Any]) -> dict | bool:
     """``<dataset>.resolve``: the files to load, or False (skip the dataset's load) when the dataset was not
     chosen for this run or every resolved commit was loaded already (XCom ``skipped`` says which, with the
-    publications, for the merge and the summary)."""
-    from covid_etl.load.database import ensure_schema
-
+    publications, for the merge and the summary); a run with nothing new is recorded as skipped in etl_runs."""
     ti = context["ti"]
     if dataset.choice not in (context["params"].get("datasets") or [dataset.choice]):
         ti.xcom_push(key="skipped", value={"reason": "not chosen for this run"})
@@ -109,27 +107,44 @@ def plan(context, dataset: Dataset, *, connect: Callable[[], Any]) -> dict | boo
     )
     conn = connect()
     try:
-        ensure_schema(conn)
-        with conn.cursor() as cursor:
-            cursor.execute(
-                "SELECT part, ident FROM dataset_publications WHERE dataset = %s AND ident = ANY(%s)",
-                (dataset.name, [item["commit"] for item in files if item["commit"]]),
-            )
-            loaded = set(cursor.fetchall())
-        conn.commit()
+        held = _loaded_already(conn, dataset, files)
+        for item in files:
+            item["held"] = (item["part"], item["commit"]) in held
+        if all(item["held"] for item in files):
+            return _nothing_new(conn, context, dataset, files)
     finally:
         conn.close()
-    for item in files:
-        item["held"] = (item["part"], item["commit"]) in loaded
-    if all(item["held"] for item in files):
-        since = max(item["published_at"] for item in files)
-        skipped = {"reason": f"no new publication since {since}", "since": since, "publications": files}
-        ti.xcom_push(key="skipped", value=skipped)
-        log.info(
-            "%s: no new publication since %s: every resolved commit was loaded by an earlier run", dataset.name, since
-        )
-        return False
     return {"dataset": dataset.name, "files": files}
+
+
+def _loaded_already(conn, dataset: Dataset, files: list[dict]) -> set[tuple[str, str]]:
+    """The (part, commit) of each file whose publication the dataset's history holds already."""
+    from covid_etl.load.database import ensure_schema
+
+    ensure_schema(conn)
+    with conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT part, ident FROM dataset_publications WHERE dataset = %s AND ident = ANY(%s)",
+            (dataset.name, [item["commit"] for item in files if item["commit"]]),
+        )
+        loaded = set(cursor.fetchall())
+    conn.commit()
+    return loaded
+
+
+def _nothing_new(conn, context, dataset: Dataset, files: list[dict]) -> bool:
+    """Every file was loaded by an earlier run: say since when (XCom ``skipped``), record the run as skipped in
+    etl_runs, and skip the dataset's load (False)."""
+    from covid_etl.load.runs import record_run
+
+    since = max(item["published_at"] for item in files)
+    skipped = {"reason": f"no new publication since {since}", "since": since, "publications": files}
+    context["ti"].xcom_push(key="skipped", value=skipped)
+    publications = tuple(Publication.from_json(item) for item in files)
+    started_at = run_started_at(context["dag_run"])
+    record_run(conn, RunRecord(context["run_id"], dataset.name, started_at, "skipped", publications))
+    log.info("%s: no new publication since %s: every resolved commit was loaded by an earlier run", dataset.name, since)
+    return False
 
 
 # -- fetch and load ------------------------------------------------------------------------------------
