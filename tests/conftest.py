@@ -178,10 +178,14 @@ def pipeline_env(monkeypatch, db_url, sns_inbox) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def covid_etl_dag(airflow_metadata_db):
-    """The DAG as parsed once for the session (a parse takes seconds)."""
+    """The DAG as parsed once for the session (a parse takes seconds). A try that fails for a transient cause
+    is retried after a second, not the DAG's minutes: dag.test() waits out each delay."""
     from airflow.dag_processing.dagbag import DagBag
 
-    return DagBag(dag_folder=str(ROOT / "dags")).dags["covid_etl"]
+    dag = DagBag(dag_folder=str(ROOT / "dags")).dags["covid_etl"]
+    for task in dag.tasks:
+        task.retry_delay, task.max_retry_delay = timedelta(seconds=1), timedelta(seconds=2)
+    return dag
 
 
 @pytest.fixture

@@ -76,6 +76,16 @@ def successful_loads(sns) -> float:
     return sum(point["Sum"] for point in statistics["Datapoints"])
 
 
+def _params(dag) -> list[tuple[Any, Any]]:
+    """Each Param object of the DAG and its tasks, with its value."""
+    found = {}
+    for params in (dag.params, *(task.params for task in dag.tasks)):
+        for key in params:
+            param = params.get_param(key)
+            found[id(param)] = (param, param.value)
+    return list(found.values())
+
+
 @dataclass
 class DagRunner:
     """Runs covid_etl against one database and the local SNS (both set in the environment by the fixture).
@@ -97,7 +107,14 @@ class DagRunner:
         """One run with ``conf``, at ``logical_date`` (pinned to it) or now."""
         self.sns.received(wait_seconds=0)  # what earlier runs sent is theirs
         before = successful_loads(self.sns)
-        dag_run = self.dag.test(logical_date=logical_date, run_conf=conf)
+        params = _params(self.dag)
+        try:
+            dag_run = self.dag.test(logical_date=logical_date, run_conf=conf)
+        finally:
+            # dag.test() runs the tasks in this process, and Airflow resolves a run's conf into the DAG's own
+            # Param objects: without this, one run's conf (a URL override) would be the next run's default.
+            for param, value in params:
+                param.value = value
         instances = dag_run.get_task_instances()
         return Outcome(
             state=dag_run.state,

@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 # the national count, per date. NYT's national file is the sum of its states, territories and DC; a
 # difference comes from one file being revised before the other. The largest revision of a past day in
 # NYT's national series between its real versions kept here is 0.048% (cases of 2020-08-13, between the
-# versions of 2020-08-13 and 2022-04-19; tests/test_datasets.py computes it): twice that, rounded up.
+# versions of 2020-08-13 and 2022-04-19; tests/unit/test_states_tolerance.py computes it): twice that,
+# rounded up.
 STATES_VS_NATION_TOLERANCE = 0.001
 
 
