@@ -9,10 +9,13 @@ datasets loaded, then loaded again from the same files (module fixtures); each t
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from loads import expected_rows, table_rows
 
 from covid_etl.sources.specs import COUNTIES, STATES
+from fake_github import NYT_REPO, Commit
 from support import fixture_text
 
 NATIONAL = ("files/real/nyt-us-2020-08-13.csv", "files/real/jhu-combined-2020-12-14.csv")
@@ -150,3 +153,62 @@ def test_states_that_do_not_sum_to_the_nation_fail_the_comparison_after_loading(
     [message] = outcome.messages
     assert message["subject"].startswith("covid_etl failed in compare_states_with_nation: NYT states: the states' sum")
     assert "the states' sum differs from the national series by" in message["message"]
+
+
+def county_file(year: int, days: int) -> bytes:
+    """The county fixture's first ``days`` days of March, as of ``year``."""
+    lines = fixture_text("counties/us-counties.csv").splitlines()
+    body = [lines[0]] + [line.replace("2020-03", f"{year}-03", 1) for line in lines[1:] if line[8:10] <= f"{days:02d}"]
+    return ("\n".join(body) + "\n").encode()
+
+
+def test_counties_are_pinned_to_the_yearly_files_once_they_exist_else_to_the_single_file(
+    dag_runner, github, monkeypatch
+):
+    nyt = github.repositories[NYT_REPO]
+    single = Commit("c" * 40, datetime(2020, 3, 20, tzinfo=UTC), {"us-counties.csv": county_file(2020, 14)})
+    yearly = {f"us-counties-{year}.csv": county_file(year, 5) for year in (2020, 2021, 2022)}
+    split = Commit("d" * 40, datetime(2022, 5, 14, tzinfo=UTC), yearly)
+    monkeypatch.setattr(nyt, "commits", [*nyt.commits, single, split])
+    db = dag_runner.db_url
+
+    before = dag_runner.pinned(datetime(2021, 1, 1, tzinfo=UTC), datasets=("counties",))
+    assert before.state == "success", before.not_in("success", "skipped")
+    assert table_rows(db, COUNTIES) == expected_rows(COUNTIES, county_file(2020, 14).decode())
+    # Each yearly file is asked for (none yet), then the single file.
+    assert (len([path for _, path in github.requests if path.startswith("/api/")]), len(github.downloads())) == (5, 1)
+
+    github.clear()
+    after = dag_runner.pinned(datetime(2022, 6, 1, tzinfo=UTC), datasets=("counties",))
+    assert after.tasks["counties.load"] == "success"
+    # Each yearly file holds five March days: the table check finds the dates missing between them.
+    assert (after.tasks["counties.check_table"], after.tasks["counties.check_columns"], after.state) == (
+        "failed",
+        "success",
+        "failed",
+    )
+    # The 2020 file replaces the year's rows: the single file's days after the fifth are deleted.
+    assert table_rows(db, COUNTIES) == sorted(
+        row for name in yearly for row in expected_rows(COUNTIES, yearly[name].decode())
+    )
+    deleted = len(expected_rows(COUNTIES, county_file(2020, 14).decode())) - len(
+        expected_rows(COUNTIES, county_file(2020, 5).decode())
+    )
+    assert after.xcom("counties.load")["deleted"] == deleted > 0
+    # The load's row, and the failed check's (its failure callback's).
+    assert dag_runner.query(
+        "SELECT status, rows_deleted, error LIKE %s FROM etl_runs WHERE run_id = %s ORDER BY id",
+        ("counties.check_table: %", after.run_id),
+    ) == [("success", deleted, None), ("failed", None, True)]
+    assert dag_runner.query("SELECT part, commit FROM dataset_publications ORDER BY part") == [
+        ("us-counties-2020.csv", "d" * 40),
+        ("us-counties-2021.csv", "d" * 40),
+        ("us-counties-2022.csv", "d" * 40),
+        ("us-counties.csv", "c" * 40),
+    ]
+    assert len(github.downloads()) == 3
+
+    github.clear()
+    again = dag_runner.pinned(datetime(2022, 6, 2, tzinfo=UTC), datasets=("counties",))
+    assert again.state == "success" and again.tasks["counties.fetch"] == "skipped"  # nothing new: no download
+    assert github.downloads() == []
