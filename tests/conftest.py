@@ -29,7 +29,8 @@ os.environ.update(
     AIRFLOW__CORE__UNIT_TEST_MODE="False",
     AIRFLOW_VAR_COVID_ETL_STAGING_URI=(_AIRFLOW_HOME / "staging").as_uri(),
     # dag.test() fails a successful run of a DAG with a deadline (apache/airflow#73428), and never evaluates
-    # one: the DAG's deadline is tested on a real scheduler (test_deadline.py) and parsed in test_dag.py.
+    # one: the DAG's deadline is tested on a real scheduler (e2e/test_deadline.py) and parsed in
+    # e2e/test_dag_definition.py.
     COVID_ETL_RUN_DEADLINE_MINUTES="0",
 )
 
