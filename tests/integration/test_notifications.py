@@ -102,7 +102,7 @@ def test_a_failed_runs_message_names_the_first_failed_task_its_error_and_what_fa
         "Cause: counties.load: connection lost",
         "Failed after it (may follow from it): counties.check_columns, publish_dashboard",
         "Counties: failed: counties.load: connection lost",
-        "Logs: http://airflow/dags/covid_etl/runs/1/tasks/report_run",
+        "Logs: http://airflow/dags/covid_etl/runs/1/tasks/counties.load",  # the first failed task's log
     ):
         assert line in received["message"].splitlines()
 

@@ -49,7 +49,9 @@ def summary(**fields) -> dict:
         ),
         pytest.param(
             {**NATIONAL, "states": {**COUNTIES, "inserted": 0, "updated": 0, "deleted": 0}, "counties": COUNTIES},
-            "covid_etl succeeded: national 3 inserted, 2 updated; states unchanged; counties 3243 inserted, 12 u…",
+            "covid_etl succeeded: national 3 inserted, 2 updated; states unchanged; counties 3243 inserted, 12 "
+            "updated, 1 deleted"[: SUBJECT_LIMIT - 1]
+            + "…",
             id="all-cut-to-the-limit",
         ),
         pytest.param(

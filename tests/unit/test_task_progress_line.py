@@ -18,5 +18,5 @@ from task_progress import task_line
     ],
 )
 def test_a_task_line_shows_the_whole_numbers_its_return_value_counts(value, shown):
-    line = task_line("load_states", -1, "success", 1.5, value)
+    line = task_line("load_states", -1, state="success", duration=1.5, value=value)
     assert line.split() == ["load_states", "success", "1.5", "s", *shown.split()]
