@@ -40,6 +40,7 @@ from devstack import LocalPostgres, LocalSns, free_port  # noqa: E402
 from fake_github import (  # noqa: E402
     LATER_STATES,
     STATE_COUNTY_VINTAGES,
+    STATES_PATH,
     FakeGitHub,
     real_repositories,
     with_daily_publications,
@@ -92,10 +93,10 @@ def airflow_metadata_db() -> Path:
 
 @pytest.fixture(scope="session")
 def stack_github() -> FakeGitHub:
-    """The stack's GitHub: the real files, a NYT and a JHU commit a day before the backfill's days, and NYT's
-    state and county files (the three publications of fake_github.STATE_COUNTY_VINTAGES, and LATER_STATES)."""
+    """The stack's GitHub: the real files, a NYT and a JHU commit a day before the backfill's days, and two
+    publications of NYT's state file (fake_github: the newest of STATE_COUNTY_VINTAGES, and LATER_STATES)."""
     repositories = with_daily_publications(BACKFILL_FROM - timedelta(days=1), BACKFILL_DAYS)
-    with_state_and_county_publications(repositories, *STATE_COUNTY_VINTAGES, LATER_STATES)
+    with_state_and_county_publications(repositories, STATE_COUNTY_VINTAGES[-1].only(STATES_PATH), LATER_STATES)
     server = FakeGitHub(repositories)
     yield server
     server.shutdown()
@@ -106,8 +107,9 @@ def start_stack(tmp_path_factory, stack_github):
     """Start `make up`'s stack on free ports; the caller stops it (``down()``).
 
     The DAG is unpaused at creation, so the scheduler starts a run of its own at once: it must reach
-    the fake GitHub (the tests run offline), not GitHub. The scheduler's own runs load every dataset, as
-    on MWAA (no COVID_ETL_DATASETS): the newest publications the fake holds. ``extra_env`` goes over that.
+    the fake GitHub (the tests run offline), not GitHub. The scheduler's own runs load the national series
+    and the states (the newest publications the fake holds); a run that loads counties names its file in
+    its conf (the dashboard's tests). ``extra_env`` goes over that.
     """
     from airflow_stack import AirflowStack
 
@@ -121,6 +123,7 @@ def start_stack(tmp_path_factory, stack_github):
             extra_env={
                 **stack_github.environment(),
                 "AIRFLOW_VAR_COVID_ETL_STAGING_URI": (state / "staging").as_uri(),
+                "COVID_ETL_DATASETS": "national,states",
                 **extra_env,
             },
         ).up()

@@ -316,6 +316,10 @@ class Vintage:
     def commit(self) -> Commit:
         return Commit(self.sha, self.at, {path: (lambda path=path: self.text(path).encode()) for path in self.files})
 
+    def only(self, path: str) -> Vintage:
+        """The same commit writing only ``path``."""
+        return Vintage(self.name, self.sha, self.at, {path: self.files[path]})
+
 
 def _at(day: str) -> datetime:
     return datetime.fromisoformat(f"{day}T01:00:00+00:00")
@@ -355,7 +359,7 @@ STATE_COUNTY_VINTAGES = (
     ),
 )
 # A later state file only (the real vintage of 2021-03-15 cut after 2021-03-04): the local stack's own runs
-# load it, so that a backfill of an earlier day would find the newest vintage above new, were states chosen.
+# load it, so that a backfill of an earlier day would find the newest state file above new, were states chosen.
 LATER_STATES = Vintage(
     "later",
     "e4" * 20,
