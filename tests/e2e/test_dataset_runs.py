@@ -12,10 +12,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from loads import expected_rows, table_rows
 
 from covid_etl.sources.specs import COUNTIES, STATES
 from fake_github import NYT_REPO, Commit
+from loads import expected_rows, table_rows
 from support import fixture_text
 
 NATIONAL = ("files/real/nyt-us-2020-08-13.csv", "files/real/jhu-combined-2020-12-14.csv")

@@ -16,7 +16,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from loads import as_of_rows, changes, expected_rows, load_file, revisions, table_rows
 
 from covid_etl.sources.specs import COUNTIES, STATES
 from fake_github import (
@@ -27,6 +26,7 @@ from fake_github import (
     real_repositories,
     with_state_and_county_publications,
 )
+from loads import as_of_rows, changes, expected_rows, load_file, revisions, table_rows
 
 OLDEST, MIDDLE, NEWEST = STATE_COUNTY_VINTAGES
 DATASETS = {STATES: STATES_PATH, COUNTIES: COUNTIES_PATH}
