@@ -29,12 +29,23 @@ os.environ.update(
     AIRFLOW__CORE__UNIT_TEST_MODE="False",
     AIRFLOW_VAR_COVID_ETL_STAGING_URI=(_AIRFLOW_HOME / "staging").as_uri(),
     # dag.test() fails a successful run of a DAG with a deadline (apache/airflow#73428), and never evaluates
-    # one: the DAG's deadline is tested on a real scheduler (test_deadline.py) and parsed in test_dag.py.
+    # one: the DAG's deadline is tested on a real scheduler (e2e/test_deadline.py) and parsed in
+    # e2e/test_dag_definition.py.
     COVID_ETL_RUN_DEADLINE_MINUTES="0",
 )
 
+from dag_runs import DagRunner  # noqa: E402
+
 from devstack import LocalPostgres, LocalSns, free_port  # noqa: E402
-from fake_github import FakeGitHub, real_repositories, with_daily_publications  # noqa: E402
+from fake_github import (  # noqa: E402
+    LATER_STATES,
+    STATE_COUNTY_VINTAGES,
+    STATES_PATH,
+    FakeGitHub,
+    real_repositories,
+    with_daily_publications,
+    with_state_and_county_publications,
+)
 from local_http import FixtureServer  # noqa: E402
 
 
@@ -82,8 +93,11 @@ def airflow_metadata_db() -> Path:
 
 @pytest.fixture(scope="session")
 def stack_github() -> FakeGitHub:
-    """The stack's GitHub: the real files, plus a NYT and a JHU commit a day before the backfill's days."""
-    server = FakeGitHub(with_daily_publications(BACKFILL_FROM - timedelta(days=1), BACKFILL_DAYS))
+    """The stack's GitHub: the real files, a NYT and a JHU commit a day before the backfill's days, and two
+    publications of NYT's state file (fake_github: the newest of STATE_COUNTY_VINTAGES, and LATER_STATES)."""
+    repositories = with_daily_publications(BACKFILL_FROM - timedelta(days=1), BACKFILL_DAYS)
+    with_state_and_county_publications(repositories, STATE_COUNTY_VINTAGES[-1].only(STATES_PATH), LATER_STATES)
+    server = FakeGitHub(repositories)
     yield server
     server.shutdown()
 
@@ -93,8 +107,9 @@ def start_stack(tmp_path_factory, stack_github):
     """Start `make up`'s stack on free ports; the caller stops it (``down()``).
 
     The DAG is unpaused at creation, so the scheduler starts a run of its own at once: it must reach
-    the fake GitHub (the tests run offline), not GitHub. The scheduler's own runs load the national
-    series (the fake holds no state or county files). ``extra_env`` goes over that.
+    the fake GitHub (the tests run offline), not GitHub. The scheduler's own runs load the national series
+    and the states (the newest publications the fake holds); a run that loads counties names its file in
+    its conf (the dashboard's tests). ``extra_env`` goes over that.
     """
     from airflow_stack import AirflowStack
 
@@ -108,7 +123,7 @@ def start_stack(tmp_path_factory, stack_github):
             extra_env={
                 **stack_github.environment(),
                 "AIRFLOW_VAR_COVID_ETL_STAGING_URI": (state / "staging").as_uri(),
-                "COVID_ETL_DATASETS": "national",
+                "COVID_ETL_DATASETS": "national,states",
                 **extra_env,
             },
         ).up()
@@ -157,17 +172,51 @@ def backfilled(local_airflow) -> dict:
     return {"backfill": backfill, "runs": runs}
 
 
+def _pipeline_settings(db_url: str, sns) -> dict[str, str]:
+    return {
+        "AIRFLOW_CONN_COVID_DB": db_url,
+        "AIRFLOW_CONN_AWS_DEFAULT": sns.airflow_connection(),
+        "AIRFLOW_VAR_COVID_ETL_SNS_TOPIC_ARN": sns.topic_arn,
+    }
+
+
 @pytest.fixture
 def pipeline_env(monkeypatch, db_url, sns_inbox) -> dict[str, str]:
     """Connections and variables pointing the DAG at this test's database and the local SNS."""
-    env = {
-        "AIRFLOW_CONN_COVID_DB": db_url,
-        "AIRFLOW_CONN_AWS_DEFAULT": sns_inbox.airflow_connection(),
-        "AIRFLOW_VAR_COVID_ETL_SNS_TOPIC_ARN": sns_inbox.topic_arn,
-    }
+    env = _pipeline_settings(db_url, sns_inbox)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env
+
+
+@pytest.fixture(scope="session")
+def covid_etl_dag(airflow_metadata_db):
+    """The DAG as parsed once for the session (a parse takes seconds). A try that fails for a transient cause
+    is retried after a second, not the DAG's minutes: dag.test() waits out each delay."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    dag = DagBag(dag_folder=str(ROOT / "dags")).dags["covid_etl"]
+    for task in dag.tasks:
+        task.retry_delay, task.max_retry_delay = timedelta(seconds=1), timedelta(seconds=2)
+    return dag
+
+
+@pytest.fixture
+def dag_runner(covid_etl_dag, pipeline_env, sns_inbox, http_server) -> DagRunner:
+    """Runs covid_etl with dag.test() on this test's database (tests/dag_runs.py)."""
+    return DagRunner(covid_etl_dag, pipeline_env["AIRFLOW_CONN_COVID_DB"], sns_inbox, http_server.url)
+
+
+@pytest.fixture(scope="module")
+def module_dag_runner(covid_etl_dag, postgres_server, local_sns, http_server):
+    """Like dag_runner, on a database of the module's own, for tests that each read one fact of a sequence
+    of runs the module's fixtures make once (each run costs seconds). ``runner.env`` sets more of the
+    environment for the module (a MonkeyPatch)."""
+    db = postgres_server.create_database(f"test_{uuid.uuid4().hex[:12]}")
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in _pipeline_settings(db, local_sns).items():
+            env.setenv(name, value)
+        yield DagRunner(covid_etl_dag, db, local_sns, http_server.url, env)
 
 
 @pytest.fixture

@@ -248,3 +248,127 @@ def with_daily_publications(first_day: date, days: int) -> dict[tuple[str, str],
     for key, commits in daily_publications(first_day, days).items():
         repositories[key].commits.extend(commits)
     return repositories
+
+
+# NYT's state and county files as commits of nytimes/covid-19-data, each writing both files (as NYT's daily
+# commits do), under commit ids and times of our own (the real vintages in tests/fixtures/real were copied
+# from third parties; the publisher's commits are not known), a day after each one's last date at 01:00 UTC:
+# - oldest: the county vintage of 2020-03-28, and the state vintage of 2020-07-19 cut after that day;
+# - middle: the newest's rows cut after 2020-03-29, with a past row revised, a past key dropped (the newest
+#   has it again) and a past key added (the newest no longer has it);
+# - newest: the county vintage of 2020-03-31, and the state vintage of 2021-03-15 cut after that day.
+# The real county vintages differ too: 3 past rows revised, a key dropped (2020-03-25, Hancock, West
+# Virginia) and one added (2020-03-24, Kansas City, Missouri). No file ends with a newline, as NYT's.
+STATES_PATH, COUNTIES_PATH = "us-states.csv", "us-counties.csv"
+
+
+@dataclass(frozen=True)
+class Edits:
+    """What a generated publication changes in the rows it is cut from: each line is named by its key's
+    prefix (``2020-03-20,New York,`` for a state, ``2020-03-28,Harris,Texas,`` for a county)."""
+
+    revise: tuple[str, int, str]  # (line, field index, new value)
+    drop: str  # line
+    add: str  # a whole line, placed after its date's lines
+
+
+def _lines(name: str, last_day: str) -> list[str]:
+    lines = fixture_bytes(name).decode().split("\n")
+    return [lines[0]] + [line for line in lines[1:] if line and line[:10] <= last_day]
+
+
+def _edited(lines: list[str], edits: Edits) -> list[str]:
+    revised_line, field, value = edits.revise
+    rows = []
+    for line in lines[1:]:
+        if line.startswith(edits.drop):
+            continue
+        if line.startswith(revised_line):
+            fields = line.split(",")
+            fields[field] = value
+            line = ",".join(fields)
+        rows.append(line)
+    assert len(rows) == len(lines) - 2, "an edit names no line"
+    rows.append(edits.add)
+    return [lines[0]] + sorted(rows, key=lambda line: line[:10])  # stable: a date's lines keep their order
+
+
+MIDDLE_EDITS = {
+    STATES_PATH: Edits(("2020-03-20,New York,", 3, "7213"), "2020-03-15,Alabama,", "2020-03-14,Guam,66,1,0"),
+    COUNTIES_PATH: Edits(
+        ("2020-03-28,Harris,Texas,", 4, "300"), "2020-03-20,Baldwin,Alabama,", "2020-03-14,Unknown,Guam,,1,0"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Vintage:
+    """One publication of both files: its commit, its time, and each file's lines."""
+
+    name: str
+    sha: str
+    at: datetime
+    files: dict[str, Callable[[], list[str]]]
+
+    def text(self, path: str) -> str:
+        return "\n".join(self.files[path]())
+
+    def commit(self) -> Commit:
+        return Commit(self.sha, self.at, {path: (lambda path=path: self.text(path).encode()) for path in self.files})
+
+    def only(self, path: str) -> Vintage:
+        """The same commit writing only ``path``."""
+        return Vintage(self.name, self.sha, self.at, {path: self.files[path]})
+
+
+def _at(day: str) -> datetime:
+    return datetime.fromisoformat(f"{day}T01:00:00+00:00")
+
+
+STATE_COUNTY_VINTAGES = (
+    Vintage(
+        "oldest",
+        "e1" * 20,
+        _at("2020-03-29"),
+        {
+            STATES_PATH: lambda: _lines("real/nyt-us-states-2020-07-19.csv", "2020-03-28"),
+            COUNTIES_PATH: lambda: _lines("real/nyt-us-counties-2020-03-28.csv", "2020-03-28"),
+        },
+    ),
+    Vintage(
+        "middle",
+        "e2" * 20,
+        _at("2020-03-30"),
+        {
+            STATES_PATH: lambda: _edited(
+                _lines("real/nyt-us-states-2021-03-15.csv", "2020-03-29"), MIDDLE_EDITS[STATES_PATH]
+            ),
+            COUNTIES_PATH: lambda: _edited(
+                _lines("real/nyt-us-counties-2020-03-31.csv", "2020-03-29"), MIDDLE_EDITS[COUNTIES_PATH]
+            ),
+        },
+    ),
+    Vintage(
+        "newest",
+        "e3" * 20,
+        _at("2020-04-01"),
+        {
+            STATES_PATH: lambda: _lines("real/nyt-us-states-2021-03-15.csv", "2020-03-31"),
+            COUNTIES_PATH: lambda: _lines("real/nyt-us-counties-2020-03-31.csv", "2020-03-31"),
+        },
+    ),
+)
+# A later state file only (the real vintage of 2021-03-15 cut after 2021-03-04): the local stack's own runs
+# load it, so that a backfill of an earlier day would find the newest state file above new, were states chosen.
+LATER_STATES = Vintage(
+    "later",
+    "e4" * 20,
+    _at("2021-03-05"),
+    {STATES_PATH: lambda: _lines("real/nyt-us-states-2021-03-15.csv", "2021-03-04")},
+)
+
+
+def with_state_and_county_publications(repositories: dict[tuple[str, str], Repository], *vintages: Vintage):
+    """The repositories with the vintages' commits added to NYT's (STATE_COUNTY_VINTAGES when none given)."""
+    repositories[NYT_REPO].commits.extend(vintage.commit() for vintage in vintages or STATE_COUNTY_VINTAGES)
+    return repositories

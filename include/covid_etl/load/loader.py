@@ -128,6 +128,17 @@ def _load_file(cursor, dataset: Dataset, staged: StagedFile, *, run_id, open_fil
     return result
 
 
+def _drop_temporary_tables(cursor) -> None:
+    """Drop the session's temporary tables: a publication of several files (the yearly county files) loads
+    them in one transaction, and the tables of the file before (ON COMMIT DROP) are still there."""
+    cursor.execute(
+        "SELECT quote_ident(relname) FROM pg_class WHERE relnamespace = pg_my_temp_schema() AND relkind = 'r'"
+    )
+    names = [f"pg_temp.{name}" for (name,) in cursor.fetchall()]
+    if names:
+        cursor.execute(f"DROP TABLE {', '.join(names)}")
+
+
 def _register(cursor, dataset: Dataset, part: Part, *, publication: Publication, run_id: str) -> int | None:
     """Add the publication to dataset_publications; None when it was loaded before."""
     first, last = scope_bounds(part)
@@ -189,6 +200,7 @@ class _FileLoad:
         self.by_day = self.layout.by_day and checker.key_prefix_fields is not None
 
     def run(self, *, compare: bool) -> LoadResult:
+        _drop_temporary_tables(self.cursor)
         if self._first_for_scope():
             return self._first()
         prints = self._prints() if (compare and self.by_day) else None

@@ -36,7 +36,7 @@ def _published(summary: dict, source: str) -> str:
 def _outcomes(summary: dict) -> dict[str, dict]:
     """Each dataset choice's outcome, the national series' from the summary's top level."""
     national = {"status": summary["national_status"], **{key: summary.get(key) for key in COUNTS}}
-    national["reason"] = summary.get("reason")
+    national["reason"], national["error"] = summary.get("reason"), summary.get("national_error")
     return {"national": national, **{name: summary[name] for name in CHOICE_KEYS if name in summary}}
 
 

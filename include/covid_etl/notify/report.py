@@ -125,6 +125,8 @@ def summarize(
             "first_date": merge["first_date"],
             "last_date": merge["last_date"],
         }
+    elif national["status"] == "failed":
+        summary["national_error"] = national["error"]
     elif national["status"] == "skipped":
         summary["reason"] = national["reason"]
         if "since" in national:

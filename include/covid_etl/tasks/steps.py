@@ -16,7 +16,7 @@ from typing import Any
 
 from covid_etl import config
 from covid_etl.errors import StagingError
-from covid_etl.records import Publication
+from covid_etl.records import Publication, RunRecord
 from covid_etl.sources.fetch import download_to
 from covid_etl.sources.github import NoPublicationError, resolve_publication
 from covid_etl.sources.specs import DATASETS, NATIONAL, Dataset
@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 # the national count, per date. NYT's national file is the sum of its states, territories and DC; a
 # difference comes from one file being revised before the other. The largest revision of a past day in
 # NYT's national series between its real versions kept here is 0.048% (cases of 2020-08-13, between the
-# versions of 2020-08-13 and 2022-04-19; tests/test_datasets.py computes it): twice that, rounded up.
+# versions of 2020-08-13 and 2022-04-19; tests/unit/test_states_tolerance.py computes it): twice that,
+# rounded up.
 STATES_VS_NATION_TOLERANCE = 0.001
 
 
@@ -73,7 +74,7 @@ def resolve_files(dataset: Dataset, *, until: datetime, started_at: datetime, ov
     with ``override``, that one URL, unpinned (published when the run started)."""
     if override:
         return [Publication(dataset.name, dataset.whole_file.path, override, started_at).to_json()]
-    files = []
+    files, missing = [], []
     options = {"api_base": config.github_api_url(), "raw_base": config.github_raw_url(), "token": github_token()}
     for parts in (dataset.parts, (dataset.fallback,) if dataset.fallback else ()):
         for part in parts:
@@ -81,19 +82,19 @@ def resolve_files(dataset: Dataset, *, until: datetime, started_at: datetime, ov
                 found = resolve_publication(part.file, until, **options)
             except NoPublicationError:
                 log.info("%s: %s not published yet at %s", dataset.name, part.path, until)
+                missing.append(f"{part.file.owner}/{part.file.repo}@{part.file.branch}:{part.path}")
                 continue
             files.append(Publication(dataset.name, part.path, found.url, found.published_at, found.commit).to_json())
         if files:
             return files
-    raise NoPublicationError(f"{dataset.label}: none of its files has a commit at or before {until.isoformat()}")
+    at = until.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    raise NoPublicationError(f"{dataset.label}: no commit of {', '.join(missing)} at or before {at}")
 
 
 def plan(context, dataset: Dataset, *, connect: Callable[[], Any]) -> dict | bool:
     """``<dataset>.resolve``: the files to load, or False (skip the dataset's load) when the dataset was not
     chosen for this run or every resolved commit was loaded already (XCom ``skipped`` says which, with the
-    publications, for the merge and the summary)."""
-    from covid_etl.load.database import ensure_schema
-
+    publications, for the merge and the summary); a run with nothing new is recorded as skipped in etl_runs."""
     ti = context["ti"]
     if dataset.choice not in (context["params"].get("datasets") or [dataset.choice]):
         ti.xcom_push(key="skipped", value={"reason": "not chosen for this run"})
@@ -107,27 +108,44 @@ def plan(context, dataset: Dataset, *, connect: Callable[[], Any]) -> dict | boo
     )
     conn = connect()
     try:
-        ensure_schema(conn)
-        with conn.cursor() as cursor:
-            cursor.execute(
-                "SELECT part, ident FROM dataset_publications WHERE dataset = %s AND ident = ANY(%s)",
-                (dataset.name, [item["commit"] for item in files if item["commit"]]),
-            )
-            loaded = set(cursor.fetchall())
-        conn.commit()
+        held = _loaded_already(conn, dataset, files)
+        for item in files:
+            item["held"] = (item["part"], item["commit"]) in held
+        if all(item["held"] for item in files):
+            return _nothing_new(conn, context, dataset, files)
     finally:
         conn.close()
-    for item in files:
-        item["held"] = (item["part"], item["commit"]) in loaded
-    if all(item["held"] for item in files):
-        since = max(item["published_at"] for item in files)
-        skipped = {"reason": f"no new publication since {since}", "since": since, "publications": files}
-        ti.xcom_push(key="skipped", value=skipped)
-        log.info(
-            "%s: no new publication since %s: every resolved commit was loaded by an earlier run", dataset.name, since
-        )
-        return False
     return {"dataset": dataset.name, "files": files}
+
+
+def _loaded_already(conn, dataset: Dataset, files: list[dict]) -> set[tuple[str, str]]:
+    """The (part, commit) of each file whose publication the dataset's history holds already."""
+    from covid_etl.load.database import ensure_schema
+
+    ensure_schema(conn)
+    with conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT part, ident FROM dataset_publications WHERE dataset = %s AND ident = ANY(%s)",
+            (dataset.name, [item["commit"] for item in files if item["commit"]]),
+        )
+        loaded = set(cursor.fetchall())
+    conn.commit()
+    return loaded
+
+
+def _nothing_new(conn, context, dataset: Dataset, files: list[dict]) -> bool:
+    """Every file was loaded by an earlier run: say since when (XCom ``skipped``), record the run as skipped in
+    etl_runs, and skip the dataset's load (False)."""
+    from covid_etl.load.runs import record_run
+
+    since = max(item["published_at"] for item in files)
+    skipped = {"reason": f"no new publication since {since}", "since": since, "publications": files}
+    context["ti"].xcom_push(key="skipped", value=skipped)
+    publications = tuple(Publication.from_json(item) for item in files)
+    started_at = run_started_at(context["dag_run"])
+    record_run(conn, RunRecord(context["run_id"], dataset.name, started_at, "skipped", publications))
+    log.info("%s: no new publication since %s: every resolved commit was loaded by an earlier run", dataset.name, since)
+    return False
 
 
 # -- fetch and load ------------------------------------------------------------------------------------

@@ -95,6 +95,13 @@ def test_shows_covid_etl_unpaused_and_runs_it_on_request(stack, token, http_serv
         assert conn.execute(
             "SELECT nyt_url FROM etl_runs WHERE run_id = %s AND dataset = 'national'", (run["dag_run_id"],)
         ).fetchone() == (conf["nyt_url"],)
+        loaded = conn.execute("SELECT dataset, status FROM etl_runs WHERE run_id = %s", (run["dag_run_id"],)).fetchall()
+    # Each dataset's load and the merge recorded themselves: the conf chose all three.
+    assert sorted(loaded) == [(name, "success") for name in ("counties", "jhu", "national", "nyt", "states")]
+    summary = call(stack, "GET", f"{path}/taskInstances/report_run/xcomEntries/summary?deserialize=true", token)[
+        "value"
+    ]
+    assert [summary[key]["status"] for key in ("states", "counties")] == ["success", "success"]
 
 
 def test_down_stops_everything_it_started(tmp_path, http_server):

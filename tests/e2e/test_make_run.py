@@ -1,4 +1,6 @@
-"""`make run`'s driver (scripts/run_pipeline.py) against a given database and locally served files."""
+"""`make run`'s driver (scripts/run_pipeline.py) against a given database and locally served files: a line as
+each task ends, the run's SNS message as an `SNS:` line, the summary as the closing JSON line, the exit
+status."""
 
 from __future__ import annotations
 
@@ -10,53 +12,40 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
-import pytest
-from task_progress import task_line
 
+from covid_etl.sources.specs import COUNTIES, STATES
+from loads import expected_rows
 from oracle import independent_merge, stored_table
-from support import ROOT
+from support import ROOT, fixture_text
 
 
-def test_prints_the_sns_messages_and_a_json_summary_across_versions(make_run, db_url):
+def messages(lines: list[str]) -> list[dict]:
+    return [json.loads(line.removeprefix("SNS: ")) for line in lines if line.startswith("SNS: ")]
+
+
+def test_prints_the_runs_one_message_and_its_summary_as_the_closing_json_line(make_run):
+    # What a later version updates is read from the same summary in test_national_runs.py (dag.test()).
     code, lines = make_run("real/nyt-us-2022-04-19.csv")
     assert code == 0, lines
     summary = json.loads(lines[-1])
     assert (summary["status"], summary["inserted"], summary["updated"], summary["unchanged"]) == ("success", 609, 0, 0)
-    sns = [json.loads(line.removeprefix("SNS: ")) for line in lines if line.startswith("SNS: ")]
-    assert [m["subject"] for m in sns] == ["covid_etl succeeded: 609 inserted, 0 updated"]
-
-    code, lines = make_run("real/nyt-us-2023-01-24.csv")
-    summary = json.loads(lines[-1])
-    with psycopg.connect(db_url) as conn:
-        changed = conn.execute(
-            "SELECT count(*) FROM covid_us_daily WHERE run_id = %s AND loaded_at > "
-            "(SELECT min(finished_at) FROM etl_runs)",
-            (summary["run_id"],),
-        ).fetchone()[0]
-    assert code == 0 and summary["inserted"] == 0 and summary["updated"] == changed > 0
-    assert summary["unchanged"] == 609 - changed
+    assert summary["run_id"].startswith("manual__") and summary["error"] is None
+    [message] = messages(lines)
+    assert message["subject"] == "covid_etl succeeded: national 609 inserted"
+    assert f"covid_etl run {summary['run_id']} succeeded in " in message["message"]
 
 
 def test_exits_non_zero_on_a_malformed_file_and_writes_nothing(make_run, db_url):
     code, lines = make_run("nyt/html-error-page.csv")
     summary = json.loads(lines[-1])
     assert code == 1 and summary["status"] == "failed"
-    assert "NYT http://127.0.0.1:" in summary["error"] and "not the expected CSV" in summary["error"]
-    assert any(line.startswith("SNS: ") and "covid_etl failed in parse_nyt" in line for line in lines)
+    assert summary["error"].startswith("nyt.load: NYT http://127.0.0.1:") and "not the expected CSV" in summary["error"]
+    [message] = messages(lines)
+    assert message["subject"].startswith("covid_etl failed in nyt.load: NYT http://127.0.0.1:")
     with psycopg.connect(db_url) as conn:
-        assert conn.execute("SELECT count(*) FROM covid_us_daily").fetchone() == (0,)
-
-
-def test_loads_the_real_current_layout_files_and_changes_nothing_on_the_second_run(make_run, db_url):
-    nyt, jhu = "real/nyt-us-2023-01-24.csv", "real/jhu-combined-2021-03-17.csv"
-    expected = independent_merge(nyt, jhu)
-    code, lines = make_run(nyt, jhu)
-    first = json.loads(lines[-1])
-    assert code == 0 and (first["status"], first["inserted"], first["updated"]) == ("success", len(expected), 0)
-    code, lines = make_run(nyt, jhu)
-    second = json.loads(lines[-1])
-    assert code == 0 and (second["inserted"], second["updated"], second["unchanged"]) == (0, 0, len(expected))
-    assert stored_table(db_url) == expected
+        assert conn.execute(
+            "SELECT (SELECT count(*) FROM covid_us_daily), (SELECT count(*) FROM nyt_us_daily)"
+        ).fetchone() == (0, 0)
 
 
 def test_a_later_day_then_an_earlier_one_keeps_the_later_publications_and_reports_the_stale_days(
@@ -75,12 +64,8 @@ def test_a_later_day_then_an_earlier_one_keeps_the_later_publications_and_report
     second = json.loads(lines[-1])
     stale = sum(1 for day, values in earlier.items() if later[day] != values)
     assert code == 0 and second["jhu_commit"] == "2d989d956ea5fd7c5c43537bb9fc17912c18e02d"
-    assert (second["inserted"], second["updated"], second["stale"], second["unchanged"]) == (
-        0,
-        0,
-        stale,
-        len(earlier) - stale,
-    )
+    # The merge counts the whole series: every stored day unchanged (merge_national.sql).
+    assert (second["inserted"], second["updated"], second["stale"], second["unchanged"]) == (0, 0, stale, len(later))
     assert stale > 0 and stored_table(db_url) == later
     with psycopg.connect(db_url) as conn:
         between = conn.execute(
@@ -89,19 +74,52 @@ def test_a_later_day_then_an_earlier_one_keeps_the_later_publications_and_report
     assert {day: (cases, deaths, recovered) for day, cases, deaths, recovered in between} == earlier
 
 
-def test_two_runs_at_once_on_one_database_each_report_their_own_run(make_run, db_url):
+def test_two_runs_at_once_on_the_real_current_files_each_report_their_own_run_and_one_loads_them(make_run, db_url):
     nyt, jhu = "real/nyt-us-2023-01-24.csv", "real/jhu-combined-2021-03-17.csv"
     with ThreadPoolExecutor(max_workers=2) as pool:
         outcomes = list(pool.map(lambda _: make_run(nyt, jhu), range(2)))
     summaries = [json.loads(lines[-1]) for _, lines in outcomes]
     assert [code for code, _ in outcomes] == [0, 0], summaries
     assert summaries[0]["run_id"] != summaries[1]["run_id"]
-    # The advisory lock serialises the loads: whichever came first inserted every day, the other none.
-    days = len(independent_merge(nyt, jhu))
-    assert sorted((s["inserted"], s["unchanged"]) for s in summaries) == [(0, days), (days, 0)]
+    # The loads take the table's lock in turn: whichever came first inserted every day, the other changed none.
+    expected = independent_merge(nyt, jhu)
+    assert sorted((s["inserted"], s["updated"], s["unchanged"]) for s in summaries) == [
+        (0, 0, len(expected)),
+        (len(expected), 0, 0),
+    ]
     with psycopg.connect(db_url) as conn:
         recorded = conn.execute("SELECT run_id, rows_inserted FROM etl_runs WHERE dataset = 'national'").fetchall()
     assert sorted(recorded) == sorted((s["run_id"], s["inserted"]) for s in summaries)
+    assert stored_table(db_url) == expected  # the current layout (no Lat, Long), exactly
+
+
+def test_prints_the_national_fields_at_the_top_and_each_dataset_under_its_name(make_run, http_server):
+    code, lines = make_run(
+        "real/nyt-us-2020-08-13.csv",
+        "real/jhu-combined-2020-12-14.csv",
+        COVID_ETL_DATASETS="national,states,counties",
+        COVID_ETL_STATES_URL=http_server.url("files/states/us-states.csv"),
+        COVID_ETL_COUNTIES_URL=http_server.url("files/counties/us-counties.csv"),
+    )
+    summary = json.loads(lines[-1])
+    assert code == 0, lines
+    assert (summary["status"], summary["national_status"], summary["inserted"], summary["deleted"]) == (
+        "success",
+        "success",
+        205,
+        0,
+    )
+    for dataset, name in ((STATES, "states/us-states.csv"), (COUNTIES, "counties/us-counties.csv")):
+        rows = len(expected_rows(dataset, fixture_text(name)))
+        assert summary[dataset.name] == {
+            "status": "success",
+            "inserted": rows,
+            "updated": 0,
+            "deleted": 0,
+            "unchanged": 0,
+            "stale": 0,
+            "rows": rows,
+        }
 
 
 # scripts/task_progress.py's line: task, state, duration (none for a task that never ran), counts.
@@ -133,18 +151,3 @@ def test_prints_a_line_as_each_task_ends_with_its_state_duration_and_counts(make
     assert line["jhu.fetch"][2] == "success" and float(line["jhu.fetch"][3]) >= 8
     assert at["jhu.fetch"] - at["jhu.resolve"] > 5
     assert json.loads(arrived[-1][1])["status"] == "success"
-
-
-@pytest.mark.parametrize(
-    "value, shown",
-    [
-        pytest.param({"inserted": 3, "updated": 0, "dataset": "states"}, "inserted=3 updated=0", id="counts-in-order"),
-        pytest.param({"updated": 1, "bytes": 20, "rows": True}, "bytes=20 updated=1", id="no-booleans"),
-        pytest.param({"files": {"rows": 5}}, "", id="top-level-only"),
-        pytest.param(["a list"], "", id="not-a-dict"),
-        pytest.param(None, "", id="no-return-value"),
-    ],
-)
-def test_a_task_line_shows_the_whole_numbers_its_return_value_counts(value, shown):
-    line = task_line("load_states", -1, "success", 1.5, value)
-    assert line.split() == ["load_states", "success", "1.5", "s", *shown.split()]
