@@ -99,38 +99,9 @@ def summarize(
     :param reporter: the summarizing task, left out of the failures.
     """
     failed = failed_tasks(states, order, ignore={reporter})
-    # A cross-check that did not run because a load upstream failed counts against that load only.
-    own = [task for task in failed if task not in CROSS_CHECKS or states.get(task) == "failed"]
-    outcomes = {}
-    for choice in CHOICES:
-        names = (NATIONAL.name,) if choice == NATIONAL.name else ()
-        datasets = [name for name, dataset in DATASETS.items() if dataset.choice == choice]
-        outcomes[choice] = choice_summary(
-            choice,
-            chosen=choice in chosen,
-            failed=[task for task in own if choice_of_task(task) == choice],
-            errors=errors,
-            skipped=[skipped.get(name) for name in datasets],
-            loaded=loaded.get(names[0] if names else datasets[0]),
-        )
+    outcomes = _outcomes(states, failed, errors=errors, chosen=chosen, skipped=skipped, loaded=loaded)
     national = outcomes.pop(NATIONAL.name)
-    summary: dict = {"status": "success", "run_id": run_id, **dict.fromkeys(COUNTS, 0)}
-    summary |= {"first_date": None, "last_date": None, "national_status": national["status"]}
-    for name in NATIONAL.sources:
-        item = resolved.get(name) or ((skipped.get(name) or {}).get("publications") or [None])[0] or {}
-        summary |= {f"{name}_{field}": item.get(field) for field in ("url", "commit", "published_at")}
-    if national["status"] == "success":
-        merge = loaded[NATIONAL.name]
-        summary |= {key: merge[key] for key in COUNTS} | {
-            "first_date": merge["first_date"],
-            "last_date": merge["last_date"],
-        }
-    elif national["status"] == "failed":
-        summary["national_error"] = national["error"]
-    elif national["status"] == "skipped":
-        summary["reason"] = national["reason"]
-        if "since" in national:
-            summary["no_new_publication_since"] = national["since"]
+    summary: dict = {"status": "success", "run_id": run_id, **_national_fields(national, resolved, skipped, loaded)}
     if failed:
         summary |= {"status": "failed", "error": _error(failed, errors), "failed_tasks": failed}
     elif all(outcome["status"] == "skipped" for outcome in (national, *outcomes.values())):
@@ -140,3 +111,53 @@ def summarize(
         summary["states_vs_nation"] = comparison
     summary.setdefault("error", None)
     return summary
+
+
+def _outcomes(
+    states: Mapping[str, str | None],
+    failed: list[str],
+    *,
+    errors: Mapping[str, str | None],
+    chosen: Sequence[str],
+    skipped: Mapping[str, dict | None],
+    loaded: Mapping[str, dict | None],
+) -> dict[str, dict]:
+    """Each dataset choice's summary (choice_summary), by choice."""
+    # A cross-check that did not run because a load upstream failed counts against that load only.
+    own = [task for task in failed if task not in CROSS_CHECKS or states.get(task) == "failed"]
+    outcomes = {}
+    for choice in CHOICES:
+        datasets = [name for name, dataset in DATASETS.items() if dataset.choice == choice]
+        outcomes[choice] = choice_summary(
+            choice,
+            chosen=choice in chosen,
+            failed=[task for task in own if choice_of_task(task) == choice],
+            errors=errors,
+            skipped=[skipped.get(name) for name in datasets],
+            loaded=loaded.get(NATIONAL.name if choice == NATIONAL.name else datasets[0]),
+        )
+    return outcomes
+
+
+def _national_fields(
+    national: dict,
+    resolved: Mapping[str, dict | None],
+    skipped: Mapping[str, dict | None],
+    loaded: Mapping[str, dict | None],
+) -> dict:
+    """The national series' fields at the top of the summary: its counts, dates, status and sources."""
+    fields: dict = dict.fromkeys(COUNTS, 0) | {"first_date": None, "last_date": None}
+    fields["national_status"] = national["status"]
+    for name in NATIONAL.sources:
+        item = resolved.get(name) or ((skipped.get(name) or {}).get("publications") or [None])[0] or {}
+        fields |= {f"{name}_{field}": item.get(field) for field in ("url", "commit", "published_at")}
+    if national["status"] == "success":
+        merge = loaded[NATIONAL.name]
+        fields |= {key: merge[key] for key in (*COUNTS, "first_date", "last_date")}
+    elif national["status"] == "failed":
+        fields["national_error"] = national["error"]
+    elif national["status"] == "skipped":
+        fields["reason"] = national["reason"]
+        if "since" in national:
+            fields["no_new_publication_since"] = national["since"]
+    return fields
