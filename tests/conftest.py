@@ -48,6 +48,17 @@ from fake_github import (  # noqa: E402
 )
 from local_http import FixtureServer  # noqa: E402
 
+# Tests on the local Airflow stack share one stack a session, so xdist runs them on one worker.
+_STACK_FIXTURES = {"local_airflow", "start_stack", "backfilled"}
+
+
+def pytest_collection_modifyitems(items):
+    """Under xdist's --dist loadgroup: one worker runs all of a module's tests (its module fixtures are made
+    once), and one worker all tests on the local Airflow stack (started once a session per worker)."""
+    for item in items:
+        group = "airflow-stack" if _STACK_FIXTURES & set(item.fixturenames) else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+
 
 @pytest.fixture(scope="session")
 def postgres_server(tmp_path_factory):
@@ -89,6 +100,19 @@ def airflow_metadata_db() -> Path:
     """Migrate the session's SQLite metadata database once (dag.test() records runs there)."""
     subprocess.run([str(Path(sys.executable).with_name("airflow")), "db", "migrate"], check=True, capture_output=True)
     return _AIRFLOW_HOME
+
+
+@pytest.fixture(autouse=True)
+def _no_failed_rows_left_pending(request):
+    """Failed runs' rows that a database could not take wait in an Airflow Variable for the next run
+    (covid_etl/tasks/summary.py). A test's are its own: the next test's run would write them into its database."""
+    yield
+    if "airflow_metadata_db" in request.fixturenames:
+        from airflow.models import Variable
+
+        from covid_etl.tasks.summary import UNRECORDED_VARIABLE
+
+        Variable.delete(UNRECORDED_VARIABLE)
 
 
 @pytest.fixture(scope="session")
