@@ -70,10 +70,15 @@ check-sources: venv ## Download every dataset's latest files and validate them (
 check: venv lint ## Lint and the unit tests (tests/unit), in well under a minute
 	$(BIN)/python -m pytest -q -n 2 tests/unit
 
-test: prerequisites venv lint check-secrets test-python check-terraform check-compose ## Run the whole suite (what CI runs)
+# pytest on TEST_WORKERS xdist workers (tests/conftest.py: a module's tests on one, the slowest first; two of
+# them mostly wait), beside the Terraform and compose checks; lines of each kept whole.
+TEST_WORKERS ?= 3
+
+test: prerequisites venv lint check-secrets ## Run the whole suite (what CI runs): pytest on 3 workers beside the Terraform and compose checks
+	$(MAKE) --no-print-directory -j3 --output-sync=line test-python check-terraform check-compose
 
 test-python: venv
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --durations=15
 
 lint: venv ## ruff: lint and formatting of the Python code
 	$(BIN)/ruff check .

@@ -57,6 +57,7 @@ from pathlib import Path
 import psycopg
 from generate_counties import COUNTIES_CSV, Manifest, backfill_folder, cache_folder, read_backfill, read_manifest
 from methods import BACKFILL_CASE, METHODS, OURS_CASES, PEER_CASES, PEERS
+from methods.common import CASE_FILES
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -112,15 +113,6 @@ BACKFILL_TARGETS = {
 # The indexes floor_indexed's table must have, each [unique, its columns] (methods/floor_indexed.py reports
 # them): the floor's primary key and ours' lookup index (include/covid_etl/sources/specs.py, lookup=).
 FLOOR_INDEXED_INDEXES = sorted([[True, ["date", "state", "county"]], [False, list(COUNTIES.lookup)]])
-# (role of the file loaded, role of the publication the table holds before), by the method's case.
-CASE_ROLES = {
-    "first_load": ("base", None),
-    "forced_reload": ("republished", "base"),
-    "revised_1pct": ("revised", "base"),
-    "next_day": ("next_day", "base"),
-    "next_day_cold": ("next_day", "base"),
-    "skip": ("base", "base"),
-}
 
 
 @dataclass(frozen=True)
@@ -135,7 +127,7 @@ class Run:
     @property
     def prepared(self) -> bool:
         """Whether it runs in a copy of the database ours prepared with the base (see ``Templates``)."""
-        return self.method == "ours" and CASE_ROLES.get(self.case, (None, None))[1] is not None
+        return self.method == "ours" and CASE_FILES.get(self.case, (None, None))[1] is not None
 
 
 @dataclass
@@ -216,7 +208,7 @@ def case_files(files: Files, case: str) -> tuple[Path, Path | None]:
     """(the file a case loads, the BASE the table holds before it, or None)."""
     if case == BACKFILL_CASE:
         return files.backfill, None
-    loaded, base = CASE_ROLES[case]
+    loaded, base = CASE_FILES[case]
     return files.path(loaded), files.path(base) if base else None
 
 

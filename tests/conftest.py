@@ -48,16 +48,51 @@ from fake_github import (  # noqa: E402
 )
 from local_http import FixtureServer  # noqa: E402
 
-# Tests on the local Airflow stack share one stack a session, so xdist runs them on one worker.
-_STACK_FIXTURES = {"local_airflow", "start_stack", "backfilled"}
+# `make test` runs the suite on xdist workers, each module's tests on one worker (its module fixtures are made
+# once) and the modules on the shared local Airflow stack all on one (the stack starts once a session per
+# worker). xdist's loadgroup cannot say so: under pytest 9 its xdist_group markers no longer reach the test ids.
+SHARED_STACK_MODULES = (
+    "tests/e2e/dashboard/test_dashboard_browser.py",
+    "tests/e2e/test_airflow_stack.py",
+    "tests/e2e/test_backfill.py",
+    "tests/infra/test_package.py",
+)
+SHARED_STACK_FIXTURES = {"local_airflow", "backfilled"}
+# The slowest modules first (`make test` prints the slowest tests), so that none starts last and runs alone;
+# the first two mostly wait (on the AWS provider's RDS waiters, on crawling downloads).
+SLOWEST_FIRST = (
+    "tests/infra/terraform/test_no_password_in_plan_or_state.py",
+    "tests/e2e/test_deadline.py",
+    *SHARED_STACK_MODULES,
+    "tests/e2e/test_faults.py",
+    "tests/e2e/test_make_run.py",
+)
 
 
 def pytest_collection_modifyitems(items):
-    """Under xdist's --dist loadgroup: one worker runs all of a module's tests (its module fixtures are made
-    once), and one worker all tests on the local Airflow stack (started once a session per worker)."""
+    """The slowest modules first; a test on the shared stack outside SHARED_STACK_MODULES is refused."""
     for item in items:
-        group = "airflow-stack" if _STACK_FIXTURES & set(item.fixturenames) else item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
+        module = item.nodeid.split("::", 1)[0]
+        if SHARED_STACK_FIXTURES & set(item.fixturenames) and module not in SHARED_STACK_MODULES:
+            raise pytest.UsageError(f"{module} uses the shared Airflow stack: add it to SHARED_STACK_MODULES")
+
+    def rank(item) -> int:
+        module = item.nodeid.split("::", 1)[0]
+        return SLOWEST_FIRST.index(module) if module in SLOWEST_FIRST else len(SLOWEST_FIRST)
+
+    items.sort(key=rank)  # stable: each module's tests keep their order
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's load-by-module scheduling, with the shared stack's modules as one unit."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByModule(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "the shared Airflow stack" if module in SHARED_STACK_MODULES else module
+
+    return ByModule(config, log)
 
 
 @pytest.fixture(scope="session")
