@@ -195,9 +195,9 @@ def test_the_backfill_is_read_against_thirty_next_days_and_its_history_against_t
     assert "≥ 3.00, ~9.00 estimated" in harness.backfill_rows(cases)[0][2]
 
 
-def test_the_backfill_budget_is_twice_what_its_target_allows_unless_given(harness):
+def test_the_backfill_budget_is_five_times_what_its_target_allows_unless_given(harness):
     outcomes = [outcome(harness, "next_day", seconds) for seconds in (1.0, 2.0, 9.0)]
-    assert harness.backfill_budget(outcomes, 6546, None) == 2 * 1.5 * 30 * 2.0  # twice 1.5 × 30 × the median
+    assert harness.backfill_budget(outcomes, 6546, None) == 5 * 1.5 * 30 * 2.0  # 5 × 1.5 × 30 × the median
     assert harness.backfill_budget([outcome(harness, "next_day", 0.01)], 6546, None) == 30.0  # at least 30 s
     assert harness.backfill_budget(outcomes, 6546, 0) is None and harness.backfill_budget(outcomes, 6546, 12) == 12
     assert harness.backfill_budget([], 6546, None) is None
