@@ -84,8 +84,12 @@ def pytest_collection_modifyitems(items):
 
 
 def pytest_xdist_make_scheduler(config, log):
-    """xdist's load-by-module scheduling, with the shared stack's modules as one unit."""
+    """xdist's load-by-module scheduling, with the shared stack's modules as one unit, in the order collected."""
     from xdist.scheduler import LoadScopeScheduling
+
+    # xdist's default orders the units by their number of tests, which sent the one-test password module,
+    # the slowest, last: it ran alone for its last five minutes.
+    config.option.loadscopereorder = False
 
     class ByModule(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
