@@ -88,11 +88,13 @@ def test_what_it_cannot_install_stops_it_before_it_installs_what_it_could(tmp_pa
 
 def test_without_root_a_missing_package_is_named_with_how_to_install_it():
     as_another_user = ["runuser", "-u", "nobody", "--"] if os.geteuid() == 0 else []
-    # The PATH's folders must be open to that user, which pytest's own temporary folders are not.
+    # The PATH's folders and the script must be open to that user, which pytest's own temporary folders and a
+    # clone in a private folder (mktemp -d) are not: the script runs from a copy in an open folder.
     with tempfile.TemporaryDirectory() as folder:
         os.chmod(folder, 0o755)
+        script = shutil.copy(ROOT / "scripts" / "install_system_deps.sh", folder)
         done, _ = run(
-            [*as_another_user, "bash", str(ROOT / "scripts" / "install_system_deps.sh"), "chromium", "docker-compose"],
+            [*as_another_user, "bash", script, "chromium", "docker-compose"],
             PATH=path_without(Path(folder), "chromium"),
             CHROMIUM="",
         )
