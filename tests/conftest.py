@@ -92,9 +92,9 @@ _shared_stacks: list = []  # the shared stack, once local_airflow has started it
 
 def pytest_runtest_teardown(item, nextitem):
     """Stop the shared stack as soon as its modules are done, not at the session's end: idle, its scheduler,
-    DAG processor and API server still took most of a core (measured: ~300 CPU-seconds over the rest of a
-    `make test`). Its modules run as one unit, in a row (pytest_collection_modifyitems refuses its fixtures
-    elsewhere), so once the next test is not theirs no other test will ask for it."""
+    DAG processor, triggerer and API server still poll, and the rest of the session is short of CPU. Its
+    modules run as one unit, in a row (pytest_collection_modifyitems refuses its fixtures elsewhere), so once
+    the next test is not theirs no other test will ask for it."""
     if _module(item.nodeid) in SHARED_STACK_MODULES and (
         nextitem is None or _module(nextitem.nodeid) not in SHARED_STACK_MODULES
     ):
