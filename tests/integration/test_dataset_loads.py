@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 import psycopg2
@@ -228,6 +228,32 @@ def test_a_malformed_line_is_rejected_naming_it_and_nothing_is_written(connect, 
     assert caught.value.line == number and problem in str(caught.value)
     assert str(caught.value).startswith(f"{dataset.label} http://example/bad.csv, line {number}")
     tables = (dataset.table, f"{dataset.table}_changes", "dataset_publications", "dataset_fingerprints", "etl_runs")
+    assert [query(db_url, f"SELECT count(*) FROM {table}") for table in tables] == [[(0,)]] * len(tables)
+
+
+def _counties_file(days: int, counties: int = 3000) -> bytes:
+    """A county file of many megabytes: more than the first load's COPY reads at a time, many times."""
+    lines = [b"date,county,state,fips,cases,deaths"]
+    for day in range(days):
+        when = date(2020, 3, 1) + timedelta(days=day)
+        lines += [b"%s,County %d,State,,%d,0" % (when.isoformat().encode(), n, day) for n in range(counties)]
+    return b"\n".join(lines) + b"\n"
+
+
+@pytest.mark.parametrize("connect", DRIVERS)
+@pytest.mark.parametrize(
+    "line",
+    [pytest.param(3, id="early-while-the-copy-runs"), pytest.param(299_999, id="late-after-the-copy-ended")],
+)
+def test_a_malformed_line_of_a_large_first_load_stops_the_copy_beside_it_and_nothing_is_written(
+    connect, db_url, stage, line
+):
+    lines = _counties_file(days=100).split(b"\n")
+    lines[line - 1] = lines[line - 1].replace(b",State,,", b",State,,x", 1)
+    with pytest.raises(InvalidSourceError) as caught:
+        load(connect, db_url, COUNTIES, [stage("big.csv", b"\n".join(lines), dataset=COUNTIES, at=T1)])
+    assert caught.value.line == line and "cases is not a non-negative integer: 'x" in str(caught.value)
+    tables = (COUNTIES.table, "dataset_publications", "dataset_fingerprints", "etl_runs")
     assert [query(db_url, f"SELECT count(*) FROM {table}") for table in tables] == [[(0,)]] * len(tables)
 
 

@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 _SCHEMA_LOCK = "covid_etl.schema"
 # Bytes per write of a COPY: big enough that waiting on the socket is rare, small against memory.
 COPY_BATCH = 256 * 1024
+# At most this many bytes handed to libpq at once: psycopg's own limit (MAX_BUFFER_SIZE), since a larger
+# buffer can make libpq loop forever (psycopg issue #255).
+_LIBPQ_WRITE = 128 * 1024
 
 
 def is_psycopg2(conn: Any) -> bool:
@@ -91,18 +94,26 @@ def copy_in(cursor: Any, table: str, columns: Iterable[str], chunks: Iterable[by
                 raise stream.error from None
             raise
         return
-    from psycopg.copy import LibpqWriter
+    with cursor.copy(sql, writer=_flushing_writer(cursor)) as copy:
+        for batch in _batched(chunks):
+            copy.write(batch)
 
-    # Blocking mode, writing from this thread: psycopg otherwise runs libpq non-blocking, and libpq's
-    # output buffer grows while the server is slower than the file is read (about 100 MB for 2.5M rows).
-    pgconn = cursor.connection.pgconn
-    pgconn.nonblocking = 0
-    try:
-        with cursor.copy(sql, writer=LibpqWriter(cursor)) as copy:
-            for batch in _batched(chunks):
-                copy.write(batch)
-    finally:
-        pgconn.nonblocking = 1
+
+def _flushing_writer(cursor: Any) -> Any:
+    """psycopg 3's writer, waiting for each write to reach the server: psycopg otherwise queues the writes in
+    libpq's buffer while the server is slower than the file is read (about 100 MB for 2.5M rows), and libpq's
+    blocking mode would hold Python's lock (the GIL) while it waits, stalling the load's other thread
+    (covid_etl/load/loader.py); waiting here lets it go (benchmarks/README.md)."""
+    from psycopg.copy import LibpqWriter
+    from psycopg.generators import copy_to
+
+    class FlushingWriter(LibpqWriter):
+        def write(self, data: Any) -> None:
+            view = memoryview(data)
+            for start in range(0, len(view), _LIBPQ_WRITE):
+                self.connection.wait(copy_to(self._pgconn, view[start : start + _LIBPQ_WRITE], flush=True))
+
+    return FlushingWriter(cursor)
 
 
 def _batched(chunks: Iterable[bytes], size: int = COPY_BATCH) -> Iterator[bytes]:

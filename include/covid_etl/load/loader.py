@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 OpenFile = Callable[[str], BinaryIO]
 # Unbounded scopes in ISO bytes, which compare with dates as text does.
 _NO_START, _NO_END = b"0000-00-00", b"9999-99-99"
+_FIRST = "first publication of its dates: copied into the table"
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,10 @@ def _load_file(cursor, dataset: Dataset, staged: StagedFile, *, run_id, open_fil
         blame = Blame(dataset.label, publication.url)
         checker = Checker(dataset, read_layout(header, dataset, blame, after=after), blame)
         try:
-            load = _FileLoad(cursor, part, checker, publication_id=publication_id, stream=stream, start=len(header))
+            load = _FileLoad(
+                cursor, part, checker, publication_id=publication_id, stream=stream, start=len(header),
+                reopen=lambda: open_file(staged.path),
+            )  # fmt: skip
             result = load.run(compare=compare)
         except Exception as exc:
             if sqlstate(exc) == UNIQUE_VIOLATION:  # a key given twice, found by the database: name the line
@@ -184,10 +188,15 @@ class _FileLoad:
     :param publication_id: the publication's row in dataset_publications.
     :param stream: the file, after its header.
     :param start: the byte offset of the first line after the header.
+    :param reopen: opens the file again, for a reader of its own.
     """
 
-    def __init__(self, cursor, part: Part, checker: Checker, *, publication_id: int, stream, start: int) -> None:
+    def __init__(
+        self, cursor, part: Part, checker: Checker, *, publication_id: int, stream, start: int,
+        reopen: Callable[[], BinaryIO],
+    ) -> None:  # fmt: skip
         self.cursor, self.part, self.checker, self.stream, self.start = cursor, part, checker, stream, start
+        self.reopen = reopen
         self.dataset, self.layout = checker.dataset, checker.layout
         self.parameters = {"publication": publication_id}
         self.publication_id = publication_id
@@ -220,45 +229,40 @@ class _FileLoad:
     def _first(self) -> LoadResult:
         """No publication covering these dates was loaded: COPY into the table itself.
 
-        A file cut by day goes to the server as it is, before it is read here: the server parses it while
-        nothing else waits. Then, while the server rebuilds the primary key and indexes (when the table was
-        empty), every line is checked and every day fingerprinted here: a fault found rolls it all back, as
-        a fault found earlier would have. A file the server refuses (or a layout not cut by day) is checked
-        first and sent as checked lines.
+        A file cut by day goes to the server as it is read here, unchecked, from a thread of its own: the
+        server parses it while every line is checked and every day fingerprinted here, on the other core.
+        Then the thread rebuilds the primary key and indexes (when the table was empty) while the check
+        ends. A fault found here rolls it all back, as a fault found earlier would have. A file the server
+        refuses (or a layout not cut by day) is checked first and sent as checked lines.
         """
         table = self.dataset.table
         self.cursor.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {table})")
         rebuild = self._drop_indexes() if self.cursor.fetchone()[0] else []
         file_pass = self._pass()
-        if isinstance(file_pass, FilePass) and self._copy_unread(table):
-            with _Meanwhile(self.cursor, rebuild):
+        if isinstance(file_pass, FilePass):
+            self.cursor.execute("SAVEPOINT unread")
+            copy = _CopyAsRead(
+                self.cursor, table, self.layout.copy_columns, reopen=self.reopen, start=self.start, then=rebuild
+            )
+            with copy:
                 for _ in self._rows(file_pass):
                     pass
-        else:
-            copy_in(self.cursor, table, self.layout.copy_columns, self._rows(file_pass))
-            for statement in rebuild:
-                self.cursor.execute(statement)
-        if isinstance(file_pass, FilePass):
-            self._write_prints(file_pass.days)
-        how = "first publication of its dates: copied into the table"
-        return self._result(LoadResult(inserted=file_pass.rows), file_pass, how)
-
-    def _copy_unread(self, table: str) -> bool:
-        """COPY the file's lines, unread, into the table; False (nothing copied) when the server refuses them,
-        and the stream back at the first line either way."""
-        self.cursor.execute("SAVEPOINT unread")
-        try:
-            copy_in(self.cursor, table, self.layout.copy_columns, _read_chunks(self.stream))
-        except Exception as exc:
-            if not (sqlstate(exc) or "").startswith(("22", "23")):  # not data the server refused: a fault
-                raise
-            log.info("%s: the server refused the file as it is (%s): checking it first", self.dataset.name, exc)
+            if copy.refused is None:
+                self.cursor.execute("RELEASE SAVEPOINT unread")
+                self._write_prints(file_pass.days)
+                return self._result(LoadResult(inserted=file_pass.rows), file_pass, _FIRST)
+            log.info(
+                "%s: the server refused the file as it is (%s): sending it checked", self.dataset.name, copy.refused
+            )
             self.cursor.execute("ROLLBACK TO SAVEPOINT unread")
             self.stream.seek(self.start)
-            return False
-        self.cursor.execute("RELEASE SAVEPOINT unread")
-        self.stream.seek(self.start)
-        return True
+            file_pass = self._pass()
+        copy_in(self.cursor, table, self.layout.copy_columns, self._rows(file_pass))
+        for statement in rebuild:
+            self.cursor.execute(statement)
+        if isinstance(file_pass, FilePass):
+            self._write_prints(file_pass.days)
+        return self._result(LoadResult(inserted=file_pass.rows), file_pass, _FIRST)
 
     def _compare(self, prints: dict[str, DayPrint]) -> LoadResult:
         """Send only the lines of chunks the table's fingerprints lack; the database does the rest."""
@@ -468,39 +472,74 @@ class _FileLoad:
         )
 
 
-def _read_chunks(stream: BinaryIO, size: int = 1024 * 1024) -> Iterator[bytes]:
-    """The rest of the stream, a megabyte at a time, with a newline after a last line that lacks one."""
-    last = b""
-    while chunk := stream.read(size):
-        last = chunk
-        yield chunk
-    if last and not last.endswith(b"\n"):
-        yield b"\n"
+class _CopyAsRead:
+    """COPY a file's lines, unread, from a thread of its own that opens the file again, then run statements
+    there (the body must not use the connection meanwhile).
 
+    On the way out the thread is waited for. An error of the body is raised first (the COPY stops); else
+    the COPY's error when it is not data the server refused (SQLSTATE class 22 or 23), which is kept in
+    ``refused`` instead (the statements are then not run); else the statements' error.
 
-class _Meanwhile:
-    """Run statements on the cursor in a thread of their own while the body runs (it must not use the
-    connection), and wait for them on the way out; an error of either is raised, the body's first."""
+    :param cursor: the cursor of the load's transaction.
+    :param table: the table to COPY into.
+    :param columns: the columns of the CSV lines.
+    :param reopen: opens the file again, for reading bytes.
+    :param start: the byte offset of its first line.
+    :param then: statements to run once the COPY is done.
+    """
 
-    def __init__(self, cursor: Any, statements: list[str]) -> None:
-        self.cursor, self.statements, self.error = cursor, statements, None
+    def __init__(
+        self, cursor: Any, table: str, columns: Sequence[str], *, reopen: Callable[[], BinaryIO], start: int,
+        then: Sequence[str],
+    ) -> None:  # fmt: skip
+        self.cursor, self.table, self.columns, self.then = cursor, table, columns, then
+        self.reopen, self.start = reopen, start
+        self.aborted = False
+        self.refused: Exception | None = None
+        self.error: BaseException | None = None
+
+    def _lines(self, stream: BinaryIO, size: int = 1024 * 1024) -> Iterator[bytes]:
+        """The rest of the stream, a megabyte at a time, with a newline after a last line that lacks one."""
+        last = b""
+        while chunk := stream.read(size):
+            if self.aborted:
+                raise _ReadAborted
+            last = chunk
+            yield chunk
+        if last and not last.endswith(b"\n"):
+            yield b"\n"
 
     def _run(self) -> None:
         try:
-            for statement in self.statements:
+            with self.reopen() as stream:
+                stream.seek(self.start)
+                copy_in(self.cursor, self.table, self.columns, self._lines(stream))
+        except Exception as exc:
+            if (sqlstate(exc) or "").startswith(("22", "23")):
+                self.refused = exc
+            else:
+                self.error = exc
+            return
+        try:
+            for statement in self.then:
                 self.cursor.execute(statement)
         except BaseException as exc:  # kept for the body's thread to raise
             self.error = exc
 
-    def __enter__(self) -> _Meanwhile:
-        self.thread = threading.Thread(target=self._run, name="covid_etl-indexes")
+    def __enter__(self) -> _CopyAsRead:
+        self.thread = threading.Thread(target=self._run, name="covid_etl-copy")
         self.thread.start()
         return self
 
     def __exit__(self, kind, value, traceback) -> None:
+        self.aborted = kind is not None
         self.thread.join()
         if kind is None and self.error is not None:
             raise self.error
+
+
+class _ReadAborted(Exception):
+    """The body failed: the COPY stops."""
 
 
 class _PrintsDisagree(Exception):
