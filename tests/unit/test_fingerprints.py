@@ -13,6 +13,7 @@ from covid_etl.read.fingerprints import (
     Chunk,
     Fingerprinter,
     KeptChunks,
+    clean_day_print,
     compare_day,
     day_print,
     keysum,
@@ -144,3 +145,39 @@ def test_the_key_sum_is_that_of_the_keys_whatever_their_order_and_counts_a_key_g
     keys = [b"2020-03-01,Ada,Idaho", b"2020-03-01,Kane,Utah"]
     assert keysum(keys) == keysum(keys[::-1]) != keysum(keys[:1])
     assert keysum([*keys, keys[0]]) == keysum(keys) + keysum(keys[:1])
+
+
+def key_of(line: bytes) -> bytes:
+    return b",".join(line.split(b",")[:3])
+
+
+def printed_chunk_by_chunk(fingerprinter: Fingerprinter, data: bytes):
+    """The day's print from its blocks and chunks, each chunk's keys summed on its own."""
+    blocks = [
+        (
+            block,
+            [
+                Chunk(c.start, c.end, c.digest, len(keys), keysum(keys))
+                for c in fingerprinter.chunks(data, block.start, block.end)
+                for keys in [[key_of(line) for line in data[c.start : c.end].split(b"\n")[:-1]]]
+            ],
+        )
+        for block in fingerprinter.blocks(data)
+    ]
+    return day_print(fingerprinter, blocks)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(DAY, id="a-real-day-of-two-blocks"),
+        pytest.param(LINES[0] + b"\n", id="one-line"),
+        pytest.param(DAY * 5, id="five-blocks"),
+        pytest.param(DAY.replace(b"\n", b"\r\n"), id="crlf"),
+        pytest.param(b"".join(line + b"\n" for line in LINES if len(line) < 40), id="short-lines"),
+    ],
+)
+def test_a_clean_days_print_in_one_pass_is_the_print_of_its_blocks_and_chunks(data):
+    fingerprinter = Fingerprinter(SIGNATURE)
+    keys = [key_of(line) for line in data.split(b"\n")[:-1]]
+    assert clean_day_print(fingerprinter, data, keys) == printed_chunk_by_chunk(fingerprinter, data)

@@ -23,6 +23,7 @@ import struct
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import accumulate
 
 FORMAT = b"covid_etl fingerprints 3"
 # Bytes of a day per chunk: about a dozen lines of NYT's county file (benchmarks/README.md weighs it).
@@ -150,6 +151,33 @@ def day_print(fingerprinter: Fingerprinter, blocks: Blocks) -> DayPrint:
         digest=fingerprinter.digest(b"".join(block.digest for block, _ in blocks)),
         rows=rows,
         keysum=day_keysum,
+        blocks=b"".join(block_records),
+        chunks=b"".join(chunk_records),
+    )
+
+
+def clean_day_print(fingerprinter: Fingerprinter, data: bytes, keys: list[bytes]) -> DayPrint:
+    """The print of a day every line of which is a row, given its keys in line order: what
+    :func:`day_print` makes of its blocks and chunks, in one pass with no object per chunk (a first
+    load prints every chunk of the file)."""
+    key_sums = list(accumulate(map(zlib.crc32, keys), initial=0))  # key_sums[n]: the first n lines' sum
+    view, digest = memoryview(data), fingerprinter.digest
+    block_records, chunk_records, block_digests = [], [], []
+    line = 0
+    for block_start, block_end in _bounds(data, 0, len(data), BLOCK):
+        block_line, chunks = line, 0
+        for start, end in _bounds(data, block_start, block_end, GRID):
+            rows = data.count(b"\n", start, end)
+            chunk_records.append(_CHUNK.pack(digest(view[start:end]), rows, key_sums[line + rows] - key_sums[line]))
+            line, chunks = line + rows, chunks + 1
+        block_digests.append(digest(view[block_start:block_end]))
+        block_records.append(
+            _BLOCK.pack(block_digests[-1], line - block_line, key_sums[line] - key_sums[block_line], chunks)
+        )
+    return DayPrint(
+        digest=digest(b"".join(block_digests)),
+        rows=line,
+        keysum=key_sums[line],
         blocks=b"".join(block_records),
         chunks=b"".join(chunk_records),
     )

@@ -17,7 +17,16 @@ from typing import BinaryIO
 from covid_etl.errors import InvalidSourceError
 from covid_etl.read.bodies import text_problem
 from covid_etl.read.days import Day, check_day, check_lines, checked_lines
-from covid_etl.read.fingerprints import Chunk, DayPrint, Fingerprinter, KeptChunks, compare_day, day_print, keysum
+from covid_etl.read.fingerprints import (
+    Chunk,
+    DayPrint,
+    Fingerprinter,
+    KeptChunks,
+    clean_day_print,
+    compare_day,
+    day_print,
+    keysum,
+)
 from covid_etl.read.layout import Checker, check_date, split_fields
 from covid_etl.read.rows import kept_rows, stepped_rows
 
@@ -65,8 +74,9 @@ class FilePass:
 
     def __post_init__(self) -> None:
         width = self.checker.key_prefix_fields
-        # The key prefix of every line of a clean block (the fast check passed: no quotes, no blank lines).
-        self._keys = re.compile(rb"(?m)^([^,\n]*" + rb",[^,\n]*" * (width - 1) + rb"),") if width else None
+        # The key prefix of every line of a clean block (the fast check passed: no quotes, no blank lines, every
+        # line ends with a newline), matched line after line (faster than searching for each line's start).
+        self._keys = re.compile(rb"([^,\n]*" + rb",[^,\n]*" * (width - 1) + rb"),[^\n]*\n") if width else None
         self._previous = b""
 
     @property
@@ -96,18 +106,16 @@ class FilePass:
         for day in days:
             self._enter(day)
             checked = check_day(day, self.checker)
-            clean = checked.data is day.data
-            blocks = [
-                (
-                    block,
-                    [
-                        self._summed(day, chunk, clean)
-                        for chunk in self.fingerprinter.chunks(day.data, block.start, block.end)
-                    ],
-                )
-                for block in self.fingerprinter.blocks(day.data)
-            ]
-            self.days.append(self._record(day, checked.rows, day_print(self.fingerprinter, blocks)))
+            if checked.data is day.data:  # every line a row: one key per line
+                print_ = clean_day_print(self.fingerprinter, day.data, self._keys.findall(day.data))
+            else:
+                chunks = self.fingerprinter.chunks
+                blocks = [
+                    (block, [self._summed(day, chunk) for chunk in chunks(day.data, block.start, block.end)])
+                    for block in self.fingerprinter.blocks(day.data)
+                ]
+                print_ = day_print(self.fingerprinter, blocks)
+            self.days.append(self._record(day, checked.rows, print_))
             self.sent += checked.rows
             yield checked.data
         self._require_rows()
@@ -159,16 +167,14 @@ class FilePass:
             size=len(day.data),
         )  # fmt: skip
 
-    def _summed(self, day: Day, chunk: Chunk, clean: bool) -> Chunk:
-        """The chunk with its rows and key sum, from a day checked already."""
-        if clean:
-            keys = self._keys.findall(day.data, chunk.start, chunk.end)
-        else:
-            keys = []
-            for line in day.data[chunk.start : chunk.end].split(b"\n")[:-1]:
-                line = line.rstrip(b"\r")
-                if line.strip():
-                    keys.append(self.checker.key_prefix(split_fields(line, 0, self.checker.blame)))
+    def _summed(self, day: Day, chunk: Chunk) -> Chunk:
+        """The chunk with its rows and key sum, from a day checked already whose lines the fast check did
+        not pass (blank lines, quoted fields)."""
+        keys = []
+        for line in day.data[chunk.start : chunk.end].split(b"\n")[:-1]:
+            line = line.rstrip(b"\r")
+            if line.strip():
+                keys.append(self.checker.key_prefix(split_fields(line, 0, self.checker.blame)))
         return Chunk(chunk.start, chunk.end, chunk.digest, len(keys), keysum(keys))
 
     def day_keys(self, day: Day) -> list[bytes]:
