@@ -24,6 +24,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import accumulate
+from typing import NamedTuple
 
 FORMAT = b"covid_etl fingerprints 3"
 # Bytes of a day per chunk: about a dozen lines of NYT's county file (benchmarks/README.md weighs it).
@@ -38,10 +39,10 @@ _CHUNK = struct.Struct(f"<{DIGEST_SIZE}sHQ")  # digest, rows, key sum
 _BLOCK = struct.Struct(f"<{DIGEST_SIZE}sIQH")  # digest, rows, key sum, chunks
 
 
-@dataclass(frozen=True)
-class Chunk:
+class Chunk(NamedTuple):
     """A run of a day's lines: where it lies in the day's block (-1 when it is an old one), and once known,
-    how many rows it holds and the sum of their keys' CRC-32s."""
+    how many rows it holds and the sum of their keys' CRC-32s. (A named tuple: a daily load makes hundreds
+    of thousands, and a frozen dataclass costs several times as much to make.)"""
 
     start: int
     end: int
@@ -206,6 +207,7 @@ def compare_day(fingerprinter: Fingerprinter, data: bytes, old: DayPrint | None)
     old_blocks = old.block_records() if old is not None else {}
     old_chunks = old.chunk_records() if old is not None else {}
     compared, new, kept_rows = [], [], 0
+    view = memoryview(data)
     for block in blocks:
         if block.digest in old_blocks:
             rows, block_keysum, first, last = old_blocks[block.digest]
@@ -213,13 +215,13 @@ def compare_day(fingerprinter: Fingerprinter, data: bytes, old: DayPrint | None)
             kept_rows += rows
             continue
         chunks = []
-        for chunk in fingerprinter.chunks(data, block.start, block.end):
-            if chunk.digest in old_chunks:
-                rows, chunk_keysum = old_chunks[chunk.digest]
-                chunk = Chunk(chunk.start, chunk.end, chunk.digest, rows, chunk_keysum)
-                kept_rows += rows
+        for start, end in _bounds(data, block.start, block.end, GRID):
+            digest = fingerprinter.digest(view[start:end])
+            if (known := old_chunks.get(digest)) is not None:  # (rows, key sum)
+                chunks.append(Chunk(start, end, digest, *known))
+                kept_rows += known[0]
             else:
-                new.append(chunk)
-            chunks.append(chunk)
+                chunks.append(Chunk(start, end, digest))
+                new.append(chunks[-1])
         compared.append((block, chunks))
     return DayDiff(compared, new, kept_rows)
