@@ -10,16 +10,27 @@
 --   day_keys   the keys of the publication's dates that are checked but whose rows are not in incoming
 -- %(publication)s is the publication's id in dataset_publications.
 
--- name: changed
--- The publication's rows that differ from the table: new keys (existed false) and new values. The
--- statistics of the rows sent let the planner look up the few keys of a daily load by index, and read
--- the table whole when every row was sent.
-ANALYZE incoming;
+-- name: changed_table
+-- The publication's rows that differ from the table: new keys (existed false) and new values, filled by
+-- changed_between, day range by day range as the rows are sent.
 CREATE TEMPORARY TABLE load_changed ON COMMIT DROP AS
+SELECT {key:i.}, {values:i.=new_}, {values:t.=old_}, t.date IS NOT NULL AS existed, i.keycrc
+  FROM incoming i, {table} t
+  WITH NO DATA;
+
+-- name: changed_between
+-- The rows sent for the dates from first to last that differ from the table. A few days' rows are
+-- looked up by index; when every row was sent (and incoming analyzed first), the table is read whole.
+INSERT INTO load_changed
 SELECT {key:i.}, {values:i.=new_}, {values:t.=old_}, t.date IS NOT NULL AS existed, i.keycrc
   FROM incoming i
   LEFT JOIN {table} t ON ({key:t.}) = ({key:i.})
- WHERE t.date IS NULL OR ({values:t.}) IS DISTINCT FROM ({values:i.});
+ WHERE i.date BETWEEN %(first)s AND %(last)s
+   AND (t.date IS NULL OR ({values:t.}) IS DISTINCT FROM ({values:i.}));
+
+-- name: sent_analyzed
+-- The statistics of the rows sent and changed, for the plans of the steps that follow.
+ANALYZE incoming;
 ANALYZE load_changed;
 
 -- name: days_to_check

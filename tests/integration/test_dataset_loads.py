@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from datetime import UTC, date, datetime, timedelta
 
 import psycopg
@@ -255,6 +256,30 @@ def test_a_malformed_line_of_a_large_first_load_stops_the_copy_beside_it_and_not
     assert caught.value.line == line and "cases is not a non-negative integer: 'x" in str(caught.value)
     tables = (COUNTIES.table, "dataset_publications", "dataset_fingerprints", "etl_runs")
     assert [query(db_url, f"SELECT count(*) FROM {table}") for table in tables] == [[(0,)]] * len(tables)
+
+
+@pytest.mark.parametrize("connect", DRIVERS)
+def test_a_large_revision_is_compared_in_batches_and_a_malformed_line_late_in_it_changes_nothing(
+    connect, db_url, stage, caplog
+):
+    body = _counties_file(days=100)
+    load(connect, db_url, COUNTIES, [stage("v1.csv", body, dataset=COUNTIES, at=T1)])
+    lines = body.split(b"\n")
+    for number in range(2, len(lines) - 1, 50):  # every 50th row revised, over every day
+        lines[number - 1] = lines[number - 1].replace(b",State,,", b",State,,7", 1)
+    revision = b"\n".join(lines)
+    caplog.set_level(logging.DEBUG, logger="covid_etl.load.loader")
+    result = load(connect, db_url, COUNTIES, [stage("v2.csv", revision, dataset=COUNTIES, at=T2)], "r2")
+    batches = [r for r in caplog.records if "INSERT INTO load_changed" in r.getMessage()]
+    assert (result.inserted, result.updated, result.deleted) == (0, 6000, 0) and len(batches) > 1
+    assert stored(db_url, COUNTIES) == expected_table(COUNTIES, revision.decode())
+
+    lines[-3] = lines[-3].replace(b",State,,", b",State,,x", 1)
+    with pytest.raises(InvalidSourceError, match="cases is not a non-negative integer: 'x") as caught:
+        load(connect, db_url, COUNTIES, [stage("v3.csv", b"\n".join(lines), dataset=COUNTIES, at=T3)], "r3")
+    assert caught.value.line == len(lines) - 2
+    assert stored(db_url, COUNTIES) == expected_table(COUNTIES, revision.decode())
+    assert query(db_url, "SELECT count(*) FROM dataset_publications") == [(2,)]
 
 
 @pytest.mark.parametrize("connect", DRIVERS)

@@ -24,11 +24,13 @@ Then ``etl_runs`` records the run.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from typing import Any, BinaryIO
 
 from covid_etl.errors import Blame
@@ -49,6 +51,9 @@ OpenFile = Callable[[str], BinaryIO]
 # Unbounded scopes in ISO bytes, which compare with dates as text does.
 _NO_START, _NO_END = b"0000-00-00", b"9999-99-99"
 _FIRST = "first publication of its dates: copied into the table"
+# Bytes of changed lines per batch copied and compared meanwhile: a few statements per megabyte, and little
+# left to do once the file is read.
+SEND_BATCH = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -229,11 +234,11 @@ class _FileLoad:
     def _first(self) -> LoadResult:
         """No publication covering these dates was loaded: COPY into the table itself.
 
-        A file cut by day goes to the server as it is read here, unchecked, from a thread of its own: the
-        server parses it while every line is checked and every day fingerprinted here, on the other core.
-        Then the thread rebuilds the primary key and indexes (when the table was empty) while the check
-        ends. A fault found here rolls it all back, as a fault found earlier would have. A file the server
-        refuses (or a layout not cut by day) is checked first and sent as checked lines.
+        A file cut by day goes to the server as it is, unread, from a thread of its own with a reader of its
+        own: the server parses it while every line is checked and every day fingerprinted here, on the
+        other core. Then that thread rebuilds the primary key and indexes (when the table was empty) while
+        the check ends. A fault found here rolls it all back, as a fault found earlier would have. A file
+        the server refuses (or a layout not cut by day) is checked first and sent as checked lines.
         """
         table = self.dataset.table
         self.cursor.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {table})")
@@ -241,19 +246,24 @@ class _FileLoad:
         file_pass = self._pass()
         if isinstance(file_pass, FilePass):
             self.cursor.execute("SAVEPOINT unread")
-            copy = _CopyAsRead(
-                self.cursor, table, self.layout.copy_columns, reopen=self.reopen, start=self.start, then=rebuild
-            )
-            with copy:
+            refused: list[Exception] = []
+
+            def copy_then_index() -> None:
+                if refused_by := self._copy_unread(table, meanwhile):
+                    refused.append(refused_by)
+                    return
+                for statement in rebuild:
+                    self.cursor.execute(statement)
+
+            with _Meanwhile() as meanwhile:
+                meanwhile.then(copy_then_index)
                 for _ in self._rows(file_pass):
                     pass
-            if copy.refused is None:
+            if not refused:
                 self.cursor.execute("RELEASE SAVEPOINT unread")
                 self._write_prints(file_pass.days)
                 return self._result(LoadResult(inserted=file_pass.rows), file_pass, _FIRST)
-            log.info(
-                "%s: the server refused the file as it is (%s): sending it checked", self.dataset.name, copy.refused
-            )
+            log.info("%s: the server refused the file as it is (%s): sending it checked", self.dataset.name, refused[0])
             self.cursor.execute("ROLLBACK TO SAVEPOINT unread")
             self.stream.seek(self.start)
             file_pass = self._pass()
@@ -264,17 +274,42 @@ class _FileLoad:
             self._write_prints(file_pass.days)
         return self._result(LoadResult(inserted=file_pass.rows), file_pass, _FIRST)
 
+    def _copy_unread(self, table: str, meanwhile: _Meanwhile) -> Exception | None:
+        """COPY the file's lines, unread, into the table, from a reader of its own; the server's refusal
+        (SQLSTATE class 22 or 23: data it cannot take) is returned, not raised."""
+        try:
+            with self.reopen() as stream:
+                stream.seek(self.start)
+                copy_in(self.cursor, table, self.layout.copy_columns, _read_chunks(stream, meanwhile))
+        except Exception as exc:
+            if (sqlstate(exc) or "").startswith(("22", "23")):
+                return exc
+            raise
+        return None
+
     def _compare(self, prints: dict[str, DayPrint]) -> LoadResult:
-        """Send only the lines of chunks the table's fingerprints lack; the database does the rest."""
+        """Send only the lines of chunks the table's fingerprints lack; the database does the rest.
+
+        The lines go in batches of days, each copied and compared with the table from a thread of its own
+        while the next is read here: the server and Python each busy on a core.
+        """
         file_pass = FilePass(self.checker, Fingerprinter(self.layout.signature()), self.scope)
-        chunks = self._progress(file_pass.compare(cut_days(self.stream, first_line=2, offset=self.start), prints))
-        copy_in(self.cursor, "incoming", (*self.layout.header, "keycrc"), chunks)
+        lines = self._progress(file_pass.compare(cut_days(self.stream, first_line=2, offset=self.start), prints))
+        self._execute("changed_table")
+        with _Meanwhile() as meanwhile:
+            for first, last, batch in _batches_of_days(lines, lambda: file_pass.days[-1].date):
+                meanwhile.then(partial(self._send_changed, batch, first, last))
+        self._execute("sent_analyzed")
         self._copy_days(file_pass.days)
-        self._execute("changed")
         self._check_days(file_pass)
         result = self._apply()
         self._write_prints(self._newest(file_pass.days))
         return self._result(result, file_pass, f"compared with the table's fingerprints: {file_pass.sent} rows sent")
+
+    def _send_changed(self, lines: list[bytes], first: str, last: str) -> None:
+        """COPY lines of the days ``first`` to ``last`` into incoming, and keep those that differ from the table."""
+        copy_in(self.cursor, "incoming", (*self.layout.header, "keycrc"), lines)
+        self._execute("changed_between", {"first": first, "last": last})
 
     def _whole(self) -> LoadResult:
         """Send every row; the database compares them with the table."""
@@ -288,7 +323,10 @@ class _FileLoad:
             " WHERE t.date BETWEEN %s AND %s AND NOT EXISTS (SELECT 1 FROM load_days d WHERE d.date = t.date)",
             scope_bounds(self.part),
         )
-        self._execute("changed")
+        self._execute("changed_table")
+        self._execute("sent_analyzed")  # the plan of the comparison reads the table whole
+        self._execute("changed_between", {"first": "-infinity", "last": "infinity"})
+        self._execute("sent_analyzed")
         result = self._apply()
         if isinstance(file_pass, FilePass):
             self._write_prints(self._newest(file_pass.days))
@@ -434,11 +472,13 @@ class _FileLoad:
         unchanged = newest_rows - inserted - updated + older_rows - stale
         return LoadResult(inserted=inserted, updated=updated, deleted=deleted, unchanged=unchanged, stale=stale)
 
-    def _execute(self, section: str) -> None:
-        """Run a section of dataset_load.sql, statement by statement (the last one's rows can be fetched)."""
+    def _execute(self, section: str, parameters: dict[str, Any] | None = None) -> None:
+        """Run a section of dataset_load.sql, statement by statement (the last one's rows can be fetched),
+        with the publication's id and ``parameters``."""
+        parameters = {**self.parameters, **(parameters or {})}
         for statement in self.sql[section]:
             began = time.perf_counter()
-            self.cursor.execute(statement, self.parameters if "%(" in statement else None)
+            self.cursor.execute(statement, parameters if "%(" in statement else None)
             log.debug("%s: %s in %.3f s", self.dataset.name, statement.split("\n")[0][:60], time.perf_counter() - began)
 
     def _newest(self, days: list[DayRecord]) -> list[DayRecord]:
@@ -472,74 +512,77 @@ class _FileLoad:
         )
 
 
-class _CopyAsRead:
-    """COPY a file's lines, unread, from a thread of its own that opens the file again, then run statements
-    there (the body must not use the connection meanwhile).
+class _Meanwhile:
+    """Work on the load's connection from a thread of its own, in the order given, while this thread reads
+    the file (and does not use the connection): the server and Python each busy on a core.
 
-    On the way out the thread is waited for. An error of the body is raised first (the COPY stops); else
-    the COPY's error when it is not data the server refused (SQLSTATE class 22 or 23), which is kept in
-    ``refused`` instead (the statements are then not run); else the statements' error.
-
-    :param cursor: the cursor of the load's transaction.
-    :param table: the table to COPY into.
-    :param columns: the columns of the CSV lines.
-    :param reopen: opens the file again, for reading bytes.
-    :param start: the byte offset of its first line.
-    :param then: statements to run once the COPY is done.
+    On the way out the thread is waited for. An error of the body is raised first: the work still queued is
+    dropped, and work reading a file stops at its next read (``stopped``). Else the work's first error is
+    raised (the work after it was dropped).
     """
 
-    def __init__(
-        self, cursor: Any, table: str, columns: Sequence[str], *, reopen: Callable[[], BinaryIO], start: int,
-        then: Sequence[str],
-    ) -> None:  # fmt: skip
-        self.cursor, self.table, self.columns, self.then = cursor, table, columns, then
-        self.reopen, self.start = reopen, start
-        self.aborted = False
-        self.refused: Exception | None = None
+    def __init__(self) -> None:
+        # A batch or two ahead at most: memory stays flat whichever side is slower.
+        self.work: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=2)
+        self.stopped = False
         self.error: BaseException | None = None
 
-    def _lines(self, stream: BinaryIO, size: int = 1024 * 1024) -> Iterator[bytes]:
-        """The rest of the stream, a megabyte at a time, with a newline after a last line that lacks one."""
-        last = b""
-        while chunk := stream.read(size):
-            if self.aborted:
-                raise _ReadAborted
-            last = chunk
-            yield chunk
-        if last and not last.endswith(b"\n"):
-            yield b"\n"
+    def then(self, job: Callable[[], None]) -> None:
+        """Queue ``job``, waiting while the queue is full."""
+        self.work.put(job)
 
     def _run(self) -> None:
-        try:
-            with self.reopen() as stream:
-                stream.seek(self.start)
-                copy_in(self.cursor, self.table, self.columns, self._lines(stream))
-        except Exception as exc:
-            if (sqlstate(exc) or "").startswith(("22", "23")):
-                self.refused = exc
-            else:
-                self.error = exc
-            return
-        try:
-            for statement in self.then:
-                self.cursor.execute(statement)
-        except BaseException as exc:  # kept for the body's thread to raise
-            self.error = exc
+        while (job := self.work.get()) is not None:
+            if self.error is None and not self.stopped:
+                try:
+                    job()
+                except BaseException as exc:  # kept for the body's thread to raise
+                    self.error = exc
 
-    def __enter__(self) -> _CopyAsRead:
-        self.thread = threading.Thread(target=self._run, name="covid_etl-copy")
+    def __enter__(self) -> _Meanwhile:
+        self.thread = threading.Thread(target=self._run, name="covid_etl-meanwhile")
         self.thread.start()
         return self
 
     def __exit__(self, kind, value, traceback) -> None:
-        self.aborted = kind is not None
+        self.stopped = kind is not None
+        self.work.put(None)
         self.thread.join()
         if kind is None and self.error is not None:
             raise self.error
 
 
-class _ReadAborted(Exception):
-    """The body failed: the COPY stops."""
+class _Stopped(Exception):
+    """The body of :class:`_Meanwhile` failed: the file's reading stops."""
+
+
+def _read_chunks(stream: BinaryIO, meanwhile: _Meanwhile, size: int = 1024 * 1024) -> Iterator[bytes]:
+    """The rest of the stream, a megabyte at a time, with a newline after a last line that lacks one."""
+    last = b""
+    while chunk := stream.read(size):
+        if meanwhile.stopped:
+            raise _Stopped
+        last = chunk
+        yield chunk
+    if last and not last.endswith(b"\n"):
+        yield b"\n"
+
+
+def _batches_of_days(lines: Iterable[bytes], day_of: Callable[[], str]) -> Iterator[tuple[str, str, list[bytes]]]:
+    """The days' lines (one item per day, ``day_of()`` its date once given) in batches of about SEND_BATCH
+    bytes, each with its first and last date."""
+    batch: list[bytes] = []
+    size, first, last = 0, "", ""
+    for day_lines in lines:
+        last = day_of()
+        first = first or last
+        batch.append(day_lines)
+        size += len(day_lines)
+        if size >= SEND_BATCH:
+            yield first, last, batch
+            batch, size, first = [], 0, ""
+    if batch:
+        yield first, last, batch
 
 
 class _PrintsDisagree(Exception):
