@@ -7,7 +7,9 @@ where only psycopg2 is installed; everything here takes either.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
+import struct
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -24,6 +26,9 @@ COPY_BATCH = 256 * 1024
 # At most this many bytes handed to libpq at once: psycopg's own limit (MAX_BUFFER_SIZE), since a larger
 # buffer can make libpq loop forever (psycopg issue #255).
 _LIBPQ_WRITE = 128 * 1024
+# COPY's binary format: its signature, no flags, no header extension; and the end of its rows.
+_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
+_BINARY_TRAILER = struct.pack("!h", -1)
 
 
 def is_psycopg2(conn: Any) -> bool:
@@ -80,9 +85,12 @@ def transaction(conn: Any, *, lock: str) -> Iterator[Any]:
         raise
 
 
-def copy_in(cursor: Any, table: str, columns: Iterable[str], chunks: Iterable[bytes], *, csv: bool = True) -> None:
-    """COPY lines (the chunks, each ending with a newline) into ``table``: CSV, or PostgreSQL's text format."""
-    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN" + (" (FORMAT csv)" if csv else "")
+def copy_in(cursor: Any, table: str, columns: Iterable[str], chunks: Iterable[bytes], *, binary: bool = False) -> None:
+    """COPY into ``table``: CSV lines (the chunks, each ending with a newline), or rows of COPY's binary format
+    (each chunk made by :func:`binary_row`)."""
+    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT {'binary' if binary else 'csv'})"
+    if binary:
+        chunks = itertools.chain((_BINARY_HEADER,), chunks, (_BINARY_TRAILER,))
     if is_psycopg2(cursor):
         stream = _ChunkStream(iter(chunks))
         try:
@@ -97,6 +105,11 @@ def copy_in(cursor: Any, table: str, columns: Iterable[str], chunks: Iterable[by
     with cursor.copy(sql, writer=_flushing_writer(cursor)) as copy:
         for batch in _batched(chunks):
             copy.write(batch)
+
+
+def binary_row(*fields: bytes) -> bytes:
+    """A row of COPY's binary format from its fields' values in PostgreSQL's binary form (none NULL)."""
+    return struct.pack("!h", len(fields)) + b"".join(struct.pack("!i", len(field)) + field for field in fields)
 
 
 def _flushing_writer(cursor: Any) -> Any:

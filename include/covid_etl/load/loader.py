@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -34,7 +35,7 @@ from functools import partial
 from typing import Any, BinaryIO
 
 from covid_etl.errors import Blame
-from covid_etl.load.database import UNIQUE_VIOLATION, copy_in, ensure_schema, sqlstate, transaction
+from covid_etl.load.database import UNIQUE_VIOLATION, binary_row, copy_in, ensure_schema, sqlstate, transaction
 from covid_etl.load.runs import insert_run
 from covid_etl.progress import Progress
 from covid_etl.read.days import Day, cut_days
@@ -54,6 +55,10 @@ _FIRST = "first publication of its dates: copied into the table"
 # Bytes of changed lines per batch copied and compared meanwhile: a few statements per megabyte, and little
 # left to do once the file is read.
 SEND_BATCH = 256 * 1024
+# PostgreSQL's binary values: a date as days since 2000-01-01, integer, bigint.
+_POSTGRES_EPOCH = date(2000, 1, 1).toordinal()
+_DATE = _INT = struct.Struct("!i")
+_BIGINT = struct.Struct("!q")
 
 
 @dataclass(frozen=True)
@@ -445,17 +450,23 @@ class _FileLoad:
         names a key given twice). Counts that cannot be, with every line valid, mean the fingerprints do
         not describe the table: :class:`_PrintsDisagree`."""
         self._execute("days_to_check")
+        to_check = self.cursor.fetchall()
         by_date = {day.date: day for day in file_pass.days}
-        key_columns = self.layout.header[: self.checker.key_prefix_fields]
-        for day_date, dropped, keysum_off in self.cursor.fetchall():
-            record = by_date[day_date.isoformat()]
-            self.stream.seek(record.offset)
-            day = Day(record.date.encode(), self.stream.read(record.size), record.first_line, record.offset)
-            keys = file_pass.day_keys(day)
-            if dropped < 0 or keysum_off != 0 and dropped == 0:
-                raise _PrintsDisagree(f"{record.date}: the fingerprints do not add up with the file's valid lines")
-            copy_in(self.cursor, "day_keys", key_columns, (key + b"\n" for key in keys))
-            self.cursor.execute("UPDATE load_days SET checked = true WHERE date = %s", (day_date,))
+
+        def keys() -> Iterator[bytes]:
+            for day_date, dropped, keysum_off in to_check:
+                record = by_date[day_date.isoformat()]
+                self.stream.seek(record.offset)
+                day = Day(record.date.encode(), self.stream.read(record.size), record.first_line, record.offset)
+                day_keys = file_pass.day_keys(day)
+                if dropped < 0 or keysum_off != 0 and dropped == 0:
+                    raise _PrintsDisagree(f"{record.date}: the fingerprints do not add up with the file's valid lines")
+                yield from (key + b"\n" for key in day_keys)
+
+        if to_check:  # one COPY of all their keys, read day by day
+            copy_in(self.cursor, "day_keys", self.layout.header[: self.checker.key_prefix_fields], keys())
+            dates = [day_date for day_date, _, _ in to_check]
+            self.cursor.execute("UPDATE load_days SET checked = true WHERE date = ANY(%s)", (dates,))
 
     def _apply(self) -> LoadResult:
         """The SQL steps: place the publication among those loaded, compare, write the dates it is the
@@ -496,15 +507,18 @@ class _FileLoad:
             "DELETE FROM dataset_fingerprints WHERE dataset = %s AND date = ANY(%s)",
             (name, [date.fromisoformat(day.date) for day in days]),
         )
+        # COPY's binary format: no hex to write here nor to parse on the server (half the COPY's time).
+        name_value = name.encode()
         records = (
-            b"%b\t%b\t%d\t%d\t\\\\x%b\t\\\\x%b\t\\\\x%b\n"
-            % (name.encode(), d.date.encode(), d.print.rows, d.print.keysum, d.print.digest.hex().encode(),
-               d.print.blocks.hex().encode(), d.print.chunks.hex().encode())
+            binary_row(
+                name_value, _DATE.pack(date.fromisoformat(d.date).toordinal() - _POSTGRES_EPOCH),
+                _INT.pack(d.print.rows), _BIGINT.pack(d.print.keysum), d.print.digest, d.print.blocks, d.print.chunks,
+            )
             for d in days
             if d.rows
         )  # fmt: skip
         columns = ("dataset", "date", "rows", "keysum", "digest", "blocks", "chunks")
-        copy_in(self.cursor, "dataset_fingerprints", columns, records, csv=False)
+        copy_in(self.cursor, "dataset_fingerprints", columns, records, binary=True)
         self.cursor.execute(
             "INSERT INTO dataset_fingerprinted (dataset, scope_from, scope_to) VALUES (%s, %s, %s)"
             " ON CONFLICT DO NOTHING",
