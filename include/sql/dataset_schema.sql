@@ -13,6 +13,12 @@ CREATE TABLE IF NOT EXISTS {table} (
     {column_definitions},
     PRIMARY KEY ({key})
 );
+-- A tenth of every page left free: a daily load updates the counts of rows all over the table (a
+-- publication revises a few rows of every date), and an update that fits in its row's page changes no
+-- index (a HOT update): the bench's 1% revision updates 25,006 rows in 0.25 s, 0.47 s with full pages.
+-- Set apart from CREATE so that a table created by an earlier version gets it too (for pages written
+-- from now on).
+ALTER TABLE {table} SET (fillfactor = 90);
 
 CREATE TABLE IF NOT EXISTS {table}_changes (
     {key:/defs},
