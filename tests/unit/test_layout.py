@@ -209,9 +209,23 @@ def test_a_quoted_field_is_split_as_csv_and_written_back_quoted_only_where_neede
     assert checker.copy_line([], [b'say "hi"', b""]) == b'"say ""hi""",'
 
 
-def test_the_fast_check_of_a_day_takes_one_dates_plain_lines_only():
-    pattern = checker_for(STATES, b"date,state,fips,cases,deaths\n").day_pattern
-    assert pattern.fullmatch(b"2020-03-01,Ohio,39,1,0\n2020-03-01,Utah,,2,0\r\n")
-    assert not pattern.fullmatch(b"2020-03-01,Ohio,39,1,0\n2020-03-02,Utah,49,2,0\n")  # two dates
-    assert not pattern.fullmatch(b'2020-03-01,"Ohio",39,1,0\n')  # quotes: the slow way
-    assert not pattern.fullmatch(b"2020-03-01,Ohio,39,1,0\n\n")  # a blank line: the slow way
+@pytest.mark.parametrize(
+    ("data", "keys"),
+    [
+        pytest.param(
+            b"2020-03-01,Ohio,39,1,0\n2020-03-01,Utah,,2,0\r\n",
+            [b"2020-03-01,Ohio", b"2020-03-01,Utah"],
+            id="plain-lines-of-one-date",
+        ),
+        pytest.param(b"2020-03-01,Ohio,39,1,0\n2020-03-02,Utah,49,2,0\n", None, id="two-dates"),
+        pytest.param(b'2020-03-01,"Ohio",39,1,0\n', None, id="quotes"),
+        pytest.param(b"2020-03-01,Ohio,39,1,0\n\n", None, id="a-blank-line"),
+        pytest.param(b"2020-03-01,Ohio,39,1,0\n2020-03-01,Utah,49,x,0\n", None, id="a-bad-count"),
+        pytest.param(b"2020-03-01,Ohio,39,1,0\nx2020-03-01,Utah,49,2,0\n", None, id="a-line-not-starting-with-it"),
+        pytest.param(b"2020-03-01,Ohio,39,1,0\n2020-03-01,Utah,49,2,0", None, id="no-last-newline"),
+        pytest.param(b"2020-03-01,Ohio,39,1,0\n2020-03-01,Utah\xff,49,2,0\n", None, id="not-utf-8"),
+        pytest.param(b"", None, id="empty"),
+    ],
+)
+def test_the_fast_check_of_a_day_gives_its_keys_for_one_dates_plain_lines_only(data, keys):
+    assert checker_for(STATES, b"date,state,fips,cases,deaths\n").clean_keys(data) == keys

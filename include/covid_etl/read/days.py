@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from covid_etl.read.bodies import text_problem
 from covid_etl.read.layout import Checker, check_date
 
 CHUNK = 4 * 1024 * 1024
@@ -50,6 +49,7 @@ class Checked:
     day: bytes
     data: bytes
     rows: int
+    keys: list[bytes] | None = None  # the lines' key prefixes, when the fast check passed
 
 
 def _line_start_at_or_after(buffer: bytes, position: int) -> int:
@@ -128,9 +128,9 @@ def cut_days(stream: BinaryIO, *, first_line: int, offset: int, chunk: int = CHU
 def check_day(day: Day, checker: Checker) -> Checked:
     """A day checked: as it came when the fast check passes, else line by line (which blames, or
     rewrites what only it accepts: quoted fields, blank lines)."""
-    if checker.day_pattern.fullmatch(day.data) and text_problem(day.data) is None:
+    if (keys := checker.clean_keys(day.data)) is not None:
         check_date(day.day, day.first_line, checker.blame, checker.date_field)
-        return Checked(day.day, day.data, day.data.count(b"\n"))
+        return Checked(day.day, day.data, len(keys), keys)
     return check_lines(day, checker)
 
 

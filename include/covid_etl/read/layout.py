@@ -147,14 +147,10 @@ class Checker:
     dataset: Dataset
     layout: Layout
     blame: Blame
-    day_pattern: re.Pattern = field(init=False)
+    clean_line: re.Pattern = field(init=False)
 
     def __post_init__(self) -> None:
         kinds = {column.name: column.kind for column in self.dataset.columns}
-        # (Only used for layouts cut by day: the header has exactly the dataset's columns, the date first.)
-        rest = rb",".join(FIELD_PATTERN[kinds.get(name, "text")] for name in self.layout.header[1:]) + rb"\r?\n"
-        # Every line of the block starts with the same date (the first line's): a backreference.
-        self.day_pattern = re.compile(rb"([0-9]{4}-[0-9]{2}-[0-9]{2})," + rest + rb"(?:\1," + rest + rb")*")
         self.width = len(self.layout.header)
         self.date_at = self.layout.positions["date"]
         self.date_field = self.dataset.columns[0].field
@@ -165,6 +161,25 @@ class Checker:
         key_fields = {fields[name] for name in self.dataset.key}
         # When the key's fields lead each line, a line's key is its text up to the comma after them.
         self.key_prefix_fields = key_width if set(self.layout.header[:key_width]) == key_fields else None
+        # The fast check's line, its key prefix captured. (Only used for layouts cut by day: the header has
+        # exactly the dataset's columns, the date first, the key's fields leading.)
+        patterns = [FIELD_PATTERN[kinds.get(name, "text")] for name in self.layout.header]
+        lead = self.key_prefix_fields or 1
+        self.clean_line = re.compile(
+            rb"(?m)^(" + rb",".join(patterns[:lead]) + rb")," + rb",".join(patterns[lead:]) + rb"\r?\n"
+        )
+
+    def clean_keys(self, data: bytes) -> list[bytes] | None:
+        """The key prefixes of a day's lines (each line's text up to the comma after its key's fields) when
+        the fast check passes: every line one date's (the first line's), of plain fields (no quotes), none
+        blank, UTF-8, each ending with a newline; else None (the slow way checks it line by line)."""
+        keys = self.clean_line.findall(data)
+        lines = data.count(b"\n")
+        if not keys or len(keys) != lines or not data.endswith(b"\n"):
+            return None
+        if data.count(b"\n" + data[:11]) != lines - 1 or text_problem(data) is not None:
+            return None
+        return keys
 
     def fields(self, number: int, line: bytes) -> list[bytes]:
         """A line's fields, with its shape and date checked (every row of the file has these)."""

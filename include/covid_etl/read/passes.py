@@ -8,14 +8,12 @@ out to PostgreSQL.
 
 from __future__ import annotations
 
-import re
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from covid_etl.errors import InvalidSourceError
-from covid_etl.read.bodies import text_problem
 from covid_etl.read.days import Day, check_day, check_lines, checked_lines
 from covid_etl.read.fingerprints import (
     Chunk,
@@ -73,10 +71,6 @@ class FilePass:
     sent: int = 0
 
     def __post_init__(self) -> None:
-        width = self.checker.key_prefix_fields
-        # The key prefix of every line of a clean block (the fast check passed: no quotes, no blank lines, every
-        # line ends with a newline), matched line after line (faster than searching for each line's start).
-        self._keys = re.compile(rb"([^,\n]*" + rb",[^,\n]*" * (width - 1) + rb"),[^\n]*\n") if width else None
         self._previous = b""
 
     @property
@@ -106,8 +100,8 @@ class FilePass:
         for day in days:
             self._enter(day)
             checked = check_day(day, self.checker)
-            if checked.data is day.data:  # every line a row: one key per line
-                print_ = clean_day_print(self.fingerprinter, day.data, self._keys.findall(day.data))
+            if checked.keys is not None:  # the fast check passed: every line a row, its key given
+                print_ = clean_day_print(self.fingerprinter, day.data, checked.keys)
             else:
                 chunks = self.fingerprinter.chunks
                 blocks = [
@@ -181,8 +175,7 @@ class FilePass:
         """All of a day's keys, as COPY lines of its leading key fields, the day checked (a key given
         twice is named)."""
         data = day.data
-        if data.startswith(day.day) and self.checker.day_pattern.fullmatch(data) and text_problem(data) is None:
-            keys = self._keys.findall(data)
+        if data.startswith(day.day) and (keys := self.checker.clean_keys(data)) is not None:
             if len(set(keys)) == len(keys):
                 return keys
         return checked_lines(day, self.checker)[1]
@@ -191,7 +184,7 @@ class FilePass:
         """The new chunks' lines checked; on any fault the whole day is checked line by line, which names
         the first bad line of the day (it may lie before the fault found here)."""
         try:
-            return _NewLines.of(day, chunks, self.checker, self._keys)
+            return _NewLines.of(day, chunks, self.checker)
         except InvalidSourceError:
             check_lines(day, self.checker)
             raise
@@ -206,15 +199,14 @@ class _NewLines:
     summaries: dict[int, Chunk]
 
     @classmethod
-    def of(cls, day: Day, chunks: list[Chunk], checker: Checker, keys: re.Pattern) -> _NewLines:
+    def of(cls, day: Day, chunks: list[Chunk], checker: Checker) -> _NewLines:
         check_date(day.day, day.first_line, checker.blame, checker.date_field)
         copy: list[bytes] = []
         summaries: dict[int, Chunk] = {}
         seen: set[bytes] = set()
         for chunk in chunks:
             data = day.data[chunk.start : chunk.end]
-            if data.startswith(day.day) and checker.day_pattern.fullmatch(data) and text_problem(data) is None:
-                prefixes = keys.findall(data)  # the fast check passed: one line per key, no quotes
+            if data.startswith(day.day) and (prefixes := checker.clean_keys(data)) is not None:
                 lines = data.replace(b"\r\n", b"\n").split(b"\n")[:-1]
             else:
                 first_line = day.first_line + day.data.count(b"\n", 0, chunk.start)
