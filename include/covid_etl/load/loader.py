@@ -55,6 +55,9 @@ _FIRST = "first publication of its dates: copied into the table"
 # Bytes of changed lines per batch copied and compared meanwhile: a few statements per megabyte, and little
 # left to do once the file is read.
 SEND_BATCH = 256 * 1024
+# The share of its days' rows above which a batch is compared with the table by reading the table's rows of
+# its dates rather than looking up each row sent: about where the two plans cost the same (benchmarks/README.md).
+DENSE = 0.25
 # PostgreSQL's binary values: a date as days since 2000-01-01, integer, bigint.
 _POSTGRES_EPOCH = date(2000, 1, 1).toordinal()
 _DATE = _INT = struct.Struct("!i")
@@ -295,15 +298,23 @@ class _FileLoad:
     def _compare(self, prints: dict[str, DayPrint]) -> LoadResult:
         """Send only the lines of chunks the table's fingerprints lack; the database does the rest.
 
-        The lines go in batches of days, each copied and compared with the table from a thread of its own
-        while the next is read here: the server and Python each busy on a core.
+        The lines go in batches of days, each copied and compared with the table (a lookup by key per row
+        sent) from a thread of its own while the next is read here: the server and Python each busy on a
+        core. Once a batch sends more than DENSE of its days' rows (a backfill's older publication differs
+        from the table in most chunks), the rest is only copied, and compared at the end in one statement
+        that reads the table's rows of those dates: cheaper than a lookup per row.
         """
         file_pass = FilePass(self.checker, Fingerprinter(self.layout.signature()), self.scope)
         lines = self._progress(file_pass.compare(cut_days(self.stream, first_line=2, offset=self.start), prints))
         self._execute("changed_table")
+        dense_from = ""  # the first date of the batches only copied
         with _Meanwhile() as meanwhile:
-            for first, last, batch in _batches_of_days(lines, lambda: file_pass.days[-1].date):
-                meanwhile.then(partial(self._send_changed, batch, first, last))
+            for first, last, batch, share in _batches_of_days(lines, lambda: file_pass.days[-1]):
+                dense_from = dense_from or (first if share > DENSE else "")
+                meanwhile.then(partial(self._send_changed, batch, "" if dense_from else first, last))
+        if dense_from:
+            self._execute("sent_analyzed")  # the plan reads the table's rows of those dates
+            self._execute("changed_between", {"first": dense_from, "last": "infinity"})
         self._execute("sent_analyzed")
         self._copy_days(file_pass.days)
         self._check_days(file_pass)
@@ -312,9 +323,11 @@ class _FileLoad:
         return self._result(result, file_pass, f"compared with the table's fingerprints: {file_pass.sent} rows sent")
 
     def _send_changed(self, lines: list[bytes], first: str, last: str) -> None:
-        """COPY lines of the days ``first`` to ``last`` into incoming, and keep those that differ from the table."""
+        """COPY lines of the days ``first`` to ``last`` into incoming, and keep those that differ from the table
+        (when ``first`` is given: else they are compared later)."""
         copy_in(self.cursor, "incoming", (*self.layout.header, "keycrc"), lines)
-        self._execute("changed_between", {"first": first, "last": last})
+        if first:
+            self._execute("changed_between", {"first": first, "last": last})
 
     def _whole(self) -> LoadResult:
         """Send every row; the database compares them with the table."""
@@ -582,21 +595,24 @@ def _read_chunks(stream: BinaryIO, meanwhile: _Meanwhile, size: int = 1024 * 102
         yield b"\n"
 
 
-def _batches_of_days(lines: Iterable[bytes], day_of: Callable[[], str]) -> Iterator[tuple[str, str, list[bytes]]]:
-    """The days' lines (one item per day, ``day_of()`` its date once given) in batches of about SEND_BATCH
-    bytes, each with its first and last date."""
+def _batches_of_days(
+    lines: Iterable[bytes], day_of: Callable[[], DayRecord]
+) -> Iterator[tuple[str, str, list[bytes], float]]:
+    """The days' lines (one item per day, ``day_of()`` its record once given) in batches of about SEND_BATCH
+    bytes, each with its first and last date and the share of its days' rows it sends."""
     batch: list[bytes] = []
-    size, first, last = 0, "", ""
+    size, first, last, sent, rows = 0, "", "", 0, 0
     for day_lines in lines:
-        last = day_of()
-        first = first or last
+        day = day_of()
+        first, last = first or day.date, day.date
+        sent, rows = sent + day.sent, rows + day.rows
         batch.append(day_lines)
         size += len(day_lines)
         if size >= SEND_BATCH:
-            yield first, last, batch
-            batch, size, first = [], 0, ""
+            yield first, last, batch, sent / max(rows, 1)
+            batch, size, first, sent, rows = [], 0, "", 0, 0
     if batch:
-        yield first, last, batch
+        yield first, last, batch, sent / max(rows, 1)
 
 
 class _PrintsDisagree(Exception):
