@@ -704,7 +704,7 @@ def markdown_table(header: tuple[str, ...], rows: list[tuple[str, ...]], left: i
 
 
 PROFILE_COLUMNS = ("case", "seconds", "Python read/compare", "Python other", "COPY wait", "SQL", "commit", "connect",
-                   "slowest statements (s, count)")  # fmt: skip
+                   "second thread", "slowest statements (s, count)")  # fmt: skip
 
 
 def profile_rows(cases: dict[str, Case]) -> list[tuple[str, ...]]:
@@ -720,6 +720,7 @@ def profile_rows(cases: dict[str, Case]) -> list[tuple[str, ...]]:
                 case.name,
                 f"{profile['total']:.3f}",
                 *(f"{profile[key]:.3f}" for key in ("python_read", "python_other", "copy", "sql", "commit", "connect")),
+                f"{profile.get('meanwhile', 0.0):.3f}",
                 statements.replace("|", "\\|"),
             )
         )
@@ -935,10 +936,12 @@ def report(
             "",
             markdown_table(PROFILE_COLUMNS, profile, left=1),
             "",
-            "Seconds of the median run (benchmarks/methods/profiling.py): Python read/compare is Python's time"
-            " producing the lines of a COPY (reading, checking, comparing with the fingerprints); COPY wait is"
-            " the server taking them; SQL every other statement; Python other the rest. backfill_30: its loads"
-            " summed.",
+            "Seconds of the median run (benchmarks/methods/profiling.py), the loading thread's: Python"
+            " read/compare is Python's time producing the lines of a COPY it runs (reading, checking, comparing"
+            " with the fingerprints); COPY wait the server taking them; SQL every other statement; Python other"
+            " the rest (reading and checking the file while the second thread copies, and waiting for it)."
+            " Second thread: the statements and COPYs the loader runs from its second thread meanwhile (a first"
+            " load's COPY and index builds, a compared publication's batches). backfill_30: its loads summed.",
         ]
     if backfill := backfill_rows(cases):
         lines += ["", "## Backfill", "", markdown_table(BACKFILL_COLUMNS, backfill, left=0), ""]

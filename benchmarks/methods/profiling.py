@@ -12,7 +12,12 @@ without a change to the loader. A load's seconds then split into:
 - ``sql``: every other statement, from its send to its result (the server's work and the round trip);
 - ``commit``;
 - ``python_other``: the rest of the wall time (the loader's Python between statements: reading the
-  fingerprints it fetched, reading a day's keys again, building the fingerprints it writes).
+  fingerprints it fetched, reading a day's keys again, building the fingerprints it writes; and, since the
+  loader's second thread took over, reading and checking the file while that thread copies, and waiting
+  for that thread to end);
+- ``meanwhile``: the statements and COPYs run from the loader's second thread (a first load's COPY and
+  index builds, a compared publication's batches), beside the loading thread's time above, not part of
+  its split: the wall time is the loading thread's.
 
 The loader logs each SQL step's time at DEBUG level too (``covid_etl.load.loader``'s ``_execute``); the
 statements here are the same, plus the loader's others (registering the publication, the temporary
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -50,16 +56,19 @@ class Profile:
     copy: float = 0.0
     python_read: float = 0.0
     commit: float = 0.0
+    meanwhile: float = 0.0
     statements: dict[str, list] = field(default_factory=dict)  # label -> [seconds, count]
 
     def add_statement(self, statement, seconds: float, kind: str = "sql") -> None:
+        if threading.current_thread() is not threading.main_thread():
+            kind = "meanwhile"
         setattr(self, kind, getattr(self, kind) + seconds)
         entry = self.statements.setdefault(label(statement), [0.0, 0])
         entry[0] += seconds
         entry[1] += 1
 
     def merge(self, other: Profile) -> None:
-        for name in ("connect", "sql", "copy", "python_read", "commit"):
+        for name in ("connect", "sql", "copy", "python_read", "commit", "meanwhile"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for name, (seconds, count) in other.statements.items():
             entry = self.statements.setdefault(name, [0.0, 0])
@@ -78,6 +87,7 @@ class Profile:
             "copy": round(self.copy, 4),
             "sql": round(self.sql, 4),
             "commit": round(self.commit, 4),
+            "meanwhile": round(self.meanwhile, 4),
             "statements": [[name, round(seconds, 4), count] for name, (seconds, count) in slowest],
         }
 
@@ -119,8 +129,11 @@ class TimedCursor(psycopg.Cursor):
         ended = time.perf_counter()
         # Python produced the lines between the writes; the rest of the block was the server's.
         python = produced - opened - timed.waited
-        profile.python_read += python
-        profile.add_statement(statement, ended - began - python, kind="copy")
+        if threading.current_thread() is threading.main_thread():
+            profile.python_read += python
+            profile.add_statement(statement, ended - began - python, kind="copy")
+        else:
+            profile.add_statement(statement, ended - began)  # the second thread's: all of it meanwhile
 
 
 class TimedConnection(psycopg.Connection):

@@ -181,6 +181,7 @@ def test_ours_profile_splits_the_load_into_python_copy_sql_and_commit(small, db_
     assert all(profile[part] >= 0 for part in parts) and profile["sql"] > 0 and profile["python_read"] > 0
     assert sum(profile[part] for part in parts) == pytest.approx(profile["total"], abs=0.002)
     assert abs(profile["total"] - result["seconds"]) < 0.05
+    assert profile["meanwhile"] > 0  # the batches copied and compared from the loader's second thread
     assert any(name.startswith("WITH changes AS") for name, _, _ in profile["statements"])  # dataset_load.sql's newest
 
 
