@@ -4,18 +4,21 @@ history, in one transaction with the run's record.
 Per file of the publication (covid_etl/sources/specs.py):
 
 1. the publication is registered in ``dataset_publications``; one loaded before is not read again;
-2. the file is read once, checked as it goes (covid_etl/read/), never whole in memory, by one of three
-   paths:
+2. the file is read once, checked as it goes (covid_etl/read/), never whole in memory (a first load's
+   COPY reads it a second time, unchecked, beside), by one of three paths:
    - **first**: no publication covering its dates was loaded: its lines go straight into the table by
      ``COPY`` (into a table with no row at all, its indexes are dropped first and rebuilt after, as
-     PostgreSQL's manual advises for a bulk load);
+     PostgreSQL's manual advises for a bulk load), from a second reader of the file, while it is checked
+     and fingerprinted;
    - **compare**: the table's fingerprints cover its dates: only the lines of chunks the fingerprints
-     lack are checked and sent (covid_etl/read/fingerprints.py);
+     lack are checked and sent (covid_etl/read/fingerprints.py), and compared with the table batch by
+     batch while the next is read;
    - **whole**: otherwise (a hand edit voided the fingerprints, or a layout that is not cut into days):
      every row is sent;
 3. SQL steps (include/sql/dataset_load.sql) compare what was sent with the table, apply what changed and
    record the changes; a publication older than one loaded already is recorded in the history and
-   leaves the table alone;
+   leaves the table alone. The COPYs and steps that can go beside the reading run from a second thread
+   on the same connection: the server and Python each busy on a core;
 4. the fingerprints of the dates the table now holds for it are written.
 
 Then ``etl_runs`` records the run.
