@@ -58,8 +58,9 @@ _FIRST = "first publication of its dates: copied into the table"
 # Bytes of changed lines per batch copied and compared meanwhile: a few statements per megabyte, and little
 # left to do once the file is read.
 SEND_BATCH = 256 * 1024
-# The share of its days' rows above which a batch is compared with the table by reading the table's rows of
-# its dates rather than looking up each row sent: about where the two plans cost the same (benchmarks/README.md).
+# The share of its days' rows above which a batch is compared with the table once the file is read, by reading
+# the table's rows of its dates, rather than meanwhile by a lookup per row sent: the bench's 1% revision sends
+# 12% and gains from the lookups, a backfill's older publications send more and lose (ADR 0009).
 DENSE = 0.25
 # PostgreSQL's binary values: a date as days since 2000-01-01, integer, bigint.
 _POSTGRES_EPOCH = date(2000, 1, 1).toordinal()
