@@ -380,3 +380,17 @@ def test_harness_runs_every_case_verified_and_writes_its_table_and_latest_json(p
     assert "floor_indexed: COPY into the bare table, then ADD PRIMARY KEY and CREATE INDEX (state, county)" in page
     assert "## Where ours' time goes" in page and "## Backfill" in page and "none kept" in page
     assert "| NO |" not in page
+
+
+def test_copy_writers_prints_each_writer_with_python_beside_it_and_both_fingerprint_formats(small, db_url):
+    folder, _ = small
+    command = [sys.executable, str(BENCHMARKS / "copy_writers.py"), "--db", db_url, "--file", str(folder / "base.csv")]
+    out = subprocess.run([*command, "--repeat", "1"], capture_output=True, text=True, check=True).stdout
+    rows = {line[:44].strip(): line[44:].split() for line in out.splitlines()[2:]}
+    assert set(rows) == {
+        "libpq blocking mode", "the loader's copy_in", "fingerprints COPY, text (hex)", "fingerprints COPY, binary",
+    }  # fmt: skip
+    for name in ("libpq blocking mode", "the loader's copy_in"):
+        seconds, share = rows[name]
+        assert float(seconds) > 0 and 0 < float(share.rstrip("x")) < 2
+    assert float(rows["fingerprints COPY, text (hex)"][0]) > 0 and float(rows["fingerprints COPY, binary"][0]) > 0
