@@ -27,13 +27,14 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import psycopg
-from psycopg.copy import LibpqWriter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "include"))  # the project's library, as on MWAA
+sys.path.insert(0, str(Path(__file__).resolve().parent / "methods"))  # the harness's COPY
+
+from common import COPY_CHUNK_BYTES, copy_file  # noqa: E402
 
 from covid_etl.load.database import binary_row, copy_in  # noqa: E402
 
-CHUNK = 1024 * 1024
 TABLE = "CREATE TEMPORARY TABLE t (date date, county text, state text, fips text, cases bigint, deaths bigint)"
 PRINTS = (
     "CREATE TEMPORARY TABLE p (dataset text, date date, rows integer, keysum bigint, digest bytea, blocks bytea,"
@@ -51,18 +52,9 @@ def spins(seconds: float) -> int:
 
 
 def blocking_copy(conn: psycopg.Connection, path: Path) -> None:
-    """The file COPYed with libpq in blocking mode: each write returns once libpq has sent it."""
-    conn.pgconn.nonblocking = 0
-    try:
-        with (
-            conn.cursor() as cursor,
-            cursor.copy("COPY t FROM STDIN (FORMAT csv, HEADER)", writer=LibpqWriter(cursor)) as copy,
-        ):
-            with path.open("rb") as stream:
-                while chunk := stream.read(CHUNK):
-                    copy.write(chunk)
-    finally:
-        conn.pgconn.nonblocking = 1
+    """The file COPYed with libpq in blocking mode, as the harness's COPYs are (``common.copy_file``)."""
+    with conn.cursor() as cursor:
+        copy_file(cursor, "COPY t FROM STDIN (FORMAT csv, HEADER)", path)
 
 
 def loader_copy(conn: psycopg.Connection, path: Path) -> None:
@@ -70,7 +62,10 @@ def loader_copy(conn: psycopg.Connection, path: Path) -> None:
     with path.open("rb") as stream, conn.cursor() as cursor:
         stream.readline()
         copy_in(
-            cursor, "t", ("date", "county", "state", "fips", "cases", "deaths"), iter(lambda: stream.read(CHUNK), b"")
+            cursor,
+            "t",
+            ("date", "county", "state", "fips", "cases", "deaths"),
+            iter(lambda: stream.read(COPY_CHUNK_BYTES), b""),
         )
 
 

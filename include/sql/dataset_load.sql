@@ -29,8 +29,11 @@ SELECT {key:i.}, {values:i.=new_}, {values:t.=old_}, t.date IS NOT NULL AS exist
    AND (t.date IS NULL OR ({values:t.}) IS DISTINCT FROM ({values:i.}));
 
 -- name: sent_analyzed
--- The statistics of the rows sent and changed, for the plans of the steps that follow.
+-- The statistics of the rows sent, for the plans of the comparison of many rows and of the steps after.
 ANALYZE incoming;
+
+-- name: changed_analyzed
+-- The statistics of the rows that differ, for the plans of the steps after.
 ANALYZE load_changed;
 
 -- name: days_to_check

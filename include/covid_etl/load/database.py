@@ -6,6 +6,7 @@ where only psycopg2 is installed; everything here takes either.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import logging
@@ -116,7 +117,13 @@ def _flushing_writer(cursor: Any) -> Any:
     """psycopg 3's writer, waiting for each write to reach the server: psycopg otherwise queues the writes in
     libpq's buffer while the server is slower than the file is read (about 100 MB for 2.5M rows), and libpq's
     blocking mode would hold Python's lock (the GIL) while it waits, stalling the load's other thread
-    (covid_etl/load/loader.py); waiting here lets it go (benchmarks/README.md)."""
+    (covid_etl/load/loader.py); waiting here lets it go (benchmarks/copy_writers.py)."""
+    return _flushing_writer_class()(cursor)
+
+
+@functools.cache
+def _flushing_writer_class() -> type:
+    """The writer's class, made once (psycopg 3 is imported only where it is used: psycopg2 needs none)."""
     from psycopg.copy import LibpqWriter
     from psycopg.generators import copy_to
 
@@ -126,7 +133,7 @@ def _flushing_writer(cursor: Any) -> Any:
             for start in range(0, len(view), _LIBPQ_WRITE):
                 self.connection.wait(copy_to(self._pgconn, view[start : start + _LIBPQ_WRITE], flush=True))
 
-    return FlushingWriter(cursor)
+    return FlushingWriter
 
 
 def _batched(chunks: Iterable[bytes], size: int = COPY_BATCH) -> Iterator[bytes]:

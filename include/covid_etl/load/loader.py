@@ -316,10 +316,10 @@ class _FileLoad:
             for first, last, batch, share in _batches_of_days(lines, lambda: file_pass.days[-1]):
                 dense_from = dense_from or (first if share > DENSE else "")
                 meanwhile.then(partial(self._send_changed, batch, "" if dense_from else first, last))
-        if dense_from:
-            self._execute("sent_analyzed")  # the plan reads the table's rows of those dates
-            self._execute("changed_between", {"first": dense_from, "last": "infinity"})
         self._execute("sent_analyzed")
+        if dense_from:  # the plan reads the table's rows of those dates
+            self._execute("changed_between", {"first": dense_from, "last": "infinity"})
+        self._execute("changed_analyzed")
         self._copy_days(file_pass.days)
         self._check_days(file_pass)
         result = self._apply()
@@ -348,7 +348,7 @@ class _FileLoad:
         self._execute("changed_table")
         self._execute("sent_analyzed")  # the plan of the comparison reads the table whole
         self._execute("changed_between", {"first": "-infinity", "last": "infinity"})
-        self._execute("sent_analyzed")
+        self._execute("changed_analyzed")
         result = self._apply()
         if isinstance(file_pass, FilePass):
             self._write_prints(self._newest(file_pass.days))
