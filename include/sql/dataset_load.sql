@@ -9,6 +9,13 @@
 --              old_keysum, new_keysum)
 --   day_keys   the keys of the publication's dates that are checked but whose rows are not in incoming
 -- %(publication)s is the publication's id in dataset_publications.
+--   load_refs  per date that a later publication was loaded for (a backfill's publication), its
+--              reference: the latest publication before it loaded for the date or the earliest after
+--              it, whichever was published nearer in time (filled by the loader, or nearer_references)
+--
+-- Each date is compared with its reference: the table (the newest publication's), or for the dates of
+-- load_refs their reference. A reference's keys are the table's, save those a publication after it
+-- changed: load_reference holds them as they were at it (the section reference; empty without load_refs).
 
 -- name: changed_table
 -- The publication's rows that differ from the table: new keys (existed false) and new values, filled by
@@ -17,16 +24,22 @@ CREATE TEMPORARY TABLE load_changed ON COMMIT DROP AS
 SELECT {key:i.}, {values:i.=new_}, {values:t.=old_}, t.date IS NOT NULL AS existed, i.keycrc
   FROM incoming i, {table} t
   WITH NO DATA;
+CREATE TEMPORARY TABLE load_reference ON COMMIT DROP AS
+SELECT {key:t.}, true AS present, {values:t.}
+  FROM {table} t
+  WITH NO DATA;
 
 -- name: changed_between
--- The rows sent for the dates from first to last that differ from the table. A few days' rows are
--- looked up by index; when every row was sent (and incoming analyzed first), the table is read whole.
+-- The rows sent for the dates from first to last that differ from their reference (existed: the
+-- reference has the key). A few days' rows are looked up by index; when every row was sent (and
+-- incoming analyzed first), the table is read whole.
 INSERT INTO load_changed
-SELECT {key:i.}, {values:i.=new_}, {values:t.=old_}, t.date IS NOT NULL AS existed, i.keycrc
+SELECT {key:i.}, {values:i.=new_}, {reference_old_values}, {reference_present} AS existed, i.keycrc
   FROM incoming i
   LEFT JOIN {table} t ON ({key:t.}) = ({key:i.})
+  LEFT JOIN load_reference r ON ({key:r.}) = ({key:i.}) AND r.date BETWEEN %(first)s AND %(last)s
  WHERE i.date BETWEEN %(first)s AND %(last)s
-   AND (t.date IS NULL OR ({values:t.}) IS DISTINCT FROM ({values:i.}));
+   AND (NOT {reference_present} OR ({reference_values}) IS DISTINCT FROM ({values:i.}));
 
 -- name: sent_analyzed
 -- The statistics of the rows sent, for the plans of the comparison of many rows and of the steps after.
@@ -52,7 +65,7 @@ HAVING d.old_rows - d.kept_rows - (d.sent - count(c.date)) <> 0
 -- name: place
 -- Per date, the publications loaded before and after this one that cover it (publication order).
 CREATE TEMPORARY TABLE load_order ON COMMIT DROP AS
-SELECT d.date, d.rows, d.checked,
+SELECT d.date, d.rows,
        prev.id AS prev_id, prev.published_at AS prev_at, prev.ident AS prev_ident,
        next.id AS next_id, next.published_at AS next_at, next.ident AS next_ident
   FROM load_days d
@@ -84,14 +97,49 @@ DELETE FROM load_order o
 ALTER TABLE load_order ADD PRIMARY KEY (date);
 ANALYZE load_order;
 
+-- name: nearer_references
+-- load_refs from load_order, when the loader did not fill it.
+INSERT INTO load_refs (date, ref_at, ref_ident)
+SELECT o.date,
+       CASE WHEN near_prev THEN o.prev_at ELSE o.next_at END, CASE WHEN near_prev THEN o.prev_ident ELSE o.next_ident END
+  FROM (SELECT o.*, o.prev_id IS NOT NULL AND me.published_at - o.prev_at <= o.next_at - me.published_at AS near_prev
+          FROM load_order o, dataset_publications me
+         WHERE me.id = %(publication)s AND o.next_id IS NOT NULL) o;
+
+-- name: reference
+-- The keys of load_refs' dates that a publication after the reference changed, as they were at the
+-- reference: as the earliest of those changes found them.
+ANALYZE load_refs;
+INSERT INTO load_reference
+SELECT DISTINCT ON ({key:e.}) {key:e.}, e.change <> '+', {values:e.old_}
+  FROM {table}_changes e
+  JOIN load_refs f ON f.date = e.date
+  JOIN dataset_publications q ON q.id = e.publication
+ WHERE (q.published_at, q.ident) > (f.ref_at, f.ref_ident)
+ ORDER BY {key:e.}, q.published_at, q.ident;
+ALTER TABLE load_reference ADD PRIMARY KEY ({key});
+ANALYZE load_reference;
+
 -- name: gone
--- The table's keys of checked dates that the publication no longer has.
+-- The reference's keys of checked dates that the publication no longer has. (The checked dates are a few:
+-- their statistics let the plan read only theirs.)
+ANALYZE load_days;
 CREATE TEMPORARY TABLE load_gone ON COMMIT DROP AS
 SELECT {key:t.}, {values:t.=old_}
   FROM {table} t
-  JOIN load_order o ON o.date = t.date AND o.checked
- WHERE NOT EXISTS (SELECT 1 FROM incoming i WHERE ({key:i.}) = ({key:t.}))
+  JOIN load_order o ON o.date = t.date
+  JOIN load_days d ON d.date = t.date AND d.checked
+ WHERE NOT EXISTS (SELECT 1 FROM load_reference r WHERE ({key:r.}) = ({key:t.}))
+   AND NOT EXISTS (SELECT 1 FROM incoming i WHERE ({key:i.}) = ({key:t.}))
    AND NOT EXISTS (SELECT 1 FROM day_keys k WHERE ({key:k.}) = ({key:t.}));
+INSERT INTO load_gone
+SELECT {key:r.}, {values:r.}
+  FROM load_reference r
+  JOIN load_order o ON o.date = r.date
+  JOIN load_days d ON d.date = r.date AND d.checked
+ WHERE r.present
+   AND NOT EXISTS (SELECT 1 FROM incoming i WHERE ({key:i.}) = ({key:r.}))
+   AND NOT EXISTS (SELECT 1 FROM day_keys k WHERE ({key:k.}) = ({key:r.}));
 
 -- name: newest
 -- Dates this publication is the newest for: the table takes its rows; the changes record what it
@@ -127,21 +175,17 @@ SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated), (SELECT 
        (SELECT coalesce(sum(rows), 0) FROM load_order WHERE next_id IS NULL);
 
 -- name: older
--- Dates a later publication was loaded for already: the table stays as it is. For every key whose
--- history this publication may change (its rows that differ from the table, the table's keys it
--- dropped, and keys changed after the previous publication), the values at the previous publication
--- (a), in this one (b) and at the next one (c): this publication records a -> b, the next one b -> c.
+-- Dates a later publication was loaded for already: the table stays as it is. This publication records
+-- a -> b of each key, the next one b -> c, where a is the key's values at the previous publication, b in
+-- this one and c at the next one. Its rows that differ from its reference and the keys it dropped take
+-- a, b and c from their changes. Of every other key, b is the reference's: the previous publication's
+-- (b = a: the next one's a -> c is b -> c and stays), or the next one's (b = c: the next one's a -> c is
+-- this one's a -> b and becomes its own, below; without a previous publication there is none).
 CREATE TEMPORARY TABLE load_keys ON COMMIT DROP AS
 SELECT DISTINCT {key} FROM (
     SELECT {key:c.} FROM load_changed c JOIN load_order o ON o.date = c.date WHERE o.next_id IS NOT NULL
     UNION ALL
     SELECT {key:g.} FROM load_gone g JOIN load_order o ON o.date = g.date WHERE o.next_id IS NOT NULL
-    UNION ALL
-    SELECT {key:e.}
-      FROM {table}_changes e
-      JOIN dataset_publications q ON q.id = e.publication
-      JOIN load_order o ON o.date = e.date AND o.next_id IS NOT NULL
-     WHERE o.prev_id IS NULL OR (q.published_at, q.ident) > (o.prev_at, o.prev_ident)
 ) keys;
 ANALYZE load_keys;
 -- Every change recorded for those keys, placed against the date's previous and next publications: by
@@ -174,20 +218,22 @@ SELECT s.*,
             ELSE (x_change, {values:x_old_}, {values:x_new_}) IS DISTINCT FROM
                  (CASE WHEN NOT b_present THEN '+' WHEN NOT c_present THEN '-' ELSE '~' END, {values:b_}, {values:c_})
        END AS next_differs
-  FROM (SELECT {key:k.}, o.prev_id, o.next_id,
-               -- this publication's: its row when it differs from the table, none when dropped, else the table's
-               CASE WHEN c.date IS NOT NULL THEN true WHEN g.date IS NOT NULL THEN false ELSE t.date IS NOT NULL END
-                   AS b_present,
-               {b_values},
-               {state_at_prev},
-               {state_at_next},
-               p.x_change, {values:p.x_old_=x_old_}, {values:p.x_new_=x_new_}
-          FROM load_keys k
-          JOIN load_order o ON o.date = k.date
-          LEFT JOIN load_picks p ON ({key:p.}) = ({key:k.})
-          LEFT JOIN load_changed c ON ({key:c.}) = ({key:k.})
-          LEFT JOIN load_gone g ON ({key:g.}) = ({key:k.})
-          LEFT JOIN {table} t ON ({key:t.}) = ({key:k.})
+  FROM (SELECT v.*,
+               -- this publication's: its row when it differs from the reference, else none (it dropped the key)
+               v.changed AS b_present,
+               {b_values}
+          FROM (SELECT {key:k.}, o.prev_id, o.next_id,
+                       c.date IS NOT NULL AS changed, g.date IS NOT NULL AS dropped, {values:c.new_=changed_},
+                       {state_at_prev},
+                       {state_at_next},
+                       p.x_change, {values:p.x_old_=x_old_}, {values:p.x_new_=x_new_}
+                  FROM load_keys k
+                  JOIN load_order o ON o.date = k.date
+                  LEFT JOIN load_picks p ON ({key:p.}) = ({key:k.})
+                  LEFT JOIN load_changed c ON ({key:c.}) = ({key:k.})
+                  LEFT JOIN load_gone g ON ({key:g.}) = ({key:k.})
+                  LEFT JOIN {table} t ON ({key:t.}) = ({key:k.})
+               ) v
        ) s;
 DELETE FROM {table}_changes e
  USING load_states s
@@ -202,5 +248,18 @@ SELECT {key}, next_id,
        CASE WHEN NOT b_present THEN '+' WHEN NOT c_present THEN '-' ELSE '~' END, {values:b_}, {values:c_}
   FROM load_states
  WHERE next_differs AND (b_present, {values:b_}) IS DISTINCT FROM (c_present, {values:c_});
-SELECT (SELECT count(*) FROM load_changed c JOIN load_order o ON o.date = c.date AND o.next_id IS NOT NULL),
+UPDATE {table}_changes e SET publication = %(publication)s
+  FROM load_order o
+  JOIN load_refs f ON f.date = o.date AND (f.ref_at, f.ref_ident) = (o.next_at, o.next_ident)
+ WHERE o.date = e.date AND e.publication = o.next_id AND o.prev_id IS NOT NULL
+   AND NOT EXISTS (SELECT 1 FROM load_keys k WHERE ({key:k.}) = ({key:e.}));
+-- Its rows that differ from the table are stale: of the keys above, by b; of the others, b is the
+-- reference's, which differs from the table where a later publication changed the key (load_reference).
+SELECT (SELECT count(*)
+          FROM load_states s LEFT JOIN {table} t ON ({key:t.}) = ({key:s.})
+         WHERE s.b_present AND (t.date IS NULL OR ({values:t.}) IS DISTINCT FROM ({values:s.b_})))
+     + (SELECT count(*)
+          FROM load_reference r LEFT JOIN {table} t ON ({key:t.}) = ({key:r.})
+         WHERE r.present AND NOT EXISTS (SELECT 1 FROM load_keys k WHERE ({key:k.}) = ({key:r.}))
+           AND (t.date IS NULL OR ({values:t.}) IS DISTINCT FROM ({values:r.}))),
        (SELECT coalesce(sum(rows), 0) FROM load_order WHERE next_id IS NOT NULL);

@@ -25,28 +25,42 @@ CREATE TABLE IF NOT EXISTS dataset_publications (
 );
 CREATE INDEX IF NOT EXISTS dataset_publications_order_idx ON dataset_publications (dataset, published_at, ident);
 
--- Per dataset and date, the fingerprint of the day's lines as the table holds them (covid_etl/read/
--- fingerprints.py): what the next load compares a new publication with, instead of the table's rows.
--- A statement that changes a dataset's table outside a load deletes the dataset's fingerprints (the
--- trigger below), and the next load then compares with the rows themselves.
+-- Per dataset, date and publication, the fingerprint of the day's lines as the publication had them
+-- (covid_etl/read/fingerprints.py): what a load compares a publication with, instead of the table's rows
+-- (ADR 0005). A record is written only where a publication's day differs from the one before it (rows 0
+-- and empty digests: the day is gone), so a publication's day is its latest record at or before it in
+-- publication order; the table's, the newest publication's. A statement that changes a dataset's table
+-- outside a load deletes the dataset's fingerprints (the trigger below), and the next load then compares
+-- with the rows themselves.
+-- Fingerprints of the table alone (before they were kept per publication) are dropped: the next load of
+-- each dataset compares every row, once.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM information_schema.columns
+                WHERE table_schema = current_schema() AND table_name = 'dataset_fingerprinted'
+                  AND column_name = 'scope_from') THEN
+        DROP TABLE dataset_fingerprints, dataset_fingerprinted;
+    END IF;
+END
+$$;
 CREATE TABLE IF NOT EXISTS dataset_fingerprints (
-    dataset text    NOT NULL,
-    date    date    NOT NULL,
-    rows    integer NOT NULL,
-    keysum  bigint  NOT NULL,
-    digest  bytea   NOT NULL,
-    blocks  bytea   NOT NULL,
-    chunks  bytea   NOT NULL,
-    PRIMARY KEY (dataset, date)
+    dataset     text    NOT NULL,
+    date        date    NOT NULL,
+    publication integer NOT NULL REFERENCES dataset_publications (id),
+    rows        integer NOT NULL,
+    keysum      bigint  NOT NULL,
+    digest      bytea   NOT NULL,
+    blocks      bytea   NOT NULL,
+    chunks      bytea   NOT NULL,
+    PRIMARY KEY (dataset, date, publication)
 );
 
--- Per dataset, the date ranges whose every date of the table has its fingerprint (or holds no row): a
--- publication whose dates one covers can be compared through fingerprints.
+-- The publications whose every day is told by the fingerprints (each loaded with its fingerprints
+-- written since they were last voided): a publication can be compared with these only.
 CREATE TABLE IF NOT EXISTS dataset_fingerprinted (
-    dataset    text NOT NULL,
-    scope_from date NOT NULL,
-    scope_to   date NOT NULL,
-    PRIMARY KEY (dataset, scope_from, scope_to)
+    dataset     text    NOT NULL,
+    publication integer NOT NULL REFERENCES dataset_publications (id),
+    PRIMARY KEY (dataset, publication)
 );
 
 CREATE OR REPLACE FUNCTION covid_etl_forget_fingerprints() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -56,6 +70,31 @@ BEGIN
     RETURN NULL;
 END
 $$;
+
+-- A publication's day is its latest record at or before it: a record deleted outside a load would let an
+-- older one stand for it. Fingerprints deleted outside a load void the marks of their datasets (all of
+-- them, for a TRUNCATE), and the next load of each compares every row.
+CREATE OR REPLACE FUNCTION covid_etl_forget_fingerprinted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        DELETE FROM dataset_fingerprinted;
+    ELSE
+        DELETE FROM dataset_fingerprinted WHERE dataset IN (SELECT dataset FROM deleted);
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE OR REPLACE TRIGGER dataset_fingerprints_deleted
+    AFTER DELETE ON dataset_fingerprints
+    REFERENCING OLD TABLE AS deleted
+    FOR EACH STATEMENT
+    WHEN (current_setting('covid_etl.loading', true) IS DISTINCT FROM 'on')
+    EXECUTE FUNCTION covid_etl_forget_fingerprinted();
+CREATE OR REPLACE TRIGGER dataset_fingerprints_truncated
+    AFTER TRUNCATE ON dataset_fingerprints
+    FOR EACH STATEMENT
+    WHEN (current_setting('covid_etl.loading', true) IS DISTINCT FROM 'on')
+    EXECUTE FUNCTION covid_etl_forget_fingerprinted();
 
 -- The fingerprints say what the tables hold only if the loader alone writes them (a copy from another
 -- database would not): other sessions may delete them (the next load then compares every row), not write.

@@ -198,6 +198,65 @@ def test_generated_publications_store_the_same_changes_whatever_the_order(db_url
     assert any(row[4] == "+" for row in stored["oldest-first"])  # and first appearances after the first publication
 
 
+# -- a backfill's publication is compared with the nearer of the publications loaded around it --------------
+
+WIDE_AREAS = [(f"State {s}", f"County {c:03d}") for s in range(3) for c in range(100)]  # ~40 lines a 512-byte chunk
+
+
+def wide_series(publications: int = 5) -> list[Vintage]:
+    """Daily publications of 300 counties a day (many chunks a day), each one day more than the one before,
+    two past rows revised, and from the third on a past key dropped."""
+    rng = random.Random(5)
+    first = date(2021, 3, 1)
+    rows: dict[tuple, tuple] = {}
+    series = []
+    for number in range(publications):
+        for back in range(8 if number == 0 else 1):
+            day = first + timedelta(days=number + 7 - back if number == 0 else number + 7)
+            for state, county in WIDE_AREAS:
+                cases = rng.randint(100, 900)
+                rows[(day, state, county)] = ("16001", cases, cases // 20)
+        for key in rng.sample(sorted(rows), 2):
+            fips, cases, deaths = rows[key]
+            rows[key] = (fips, cases + 1, deaths)
+        if number >= 2:
+            rows.pop(rng.choice(sorted(rows)))
+        series.append(
+            Vintage(f"wide{number}", datetime(2021, 4, 1, 6, tzinfo=UTC) + timedelta(days=number), dict(rows))
+        )
+    return series
+
+
+@pytest.mark.parametrize(
+    ("shift", "nearer"),
+    [
+        pytest.param(timedelta(hours=-20), "previous", id="nearer-the-previous"),
+        pytest.param(timedelta(hours=20), "next", id="nearer-the-next"),
+    ],
+)
+def test_a_backfills_publication_is_compared_with_its_nearer_loaded_neighbour_and_sends_a_few_of_its_rows(
+    db_url, postgres_server, tmp_path, shift, nearer
+):
+    series = wide_series()
+    middle = series[2]
+    series[2] = Vintage(middle.commit, middle.at + shift, middle.rows)  # published nearer one of its neighbours
+    for index in (0, 4, 1, 3):
+        load_vintage(db_url, series[index], tmp_path)
+    path = tmp_path / "middle.csv"
+    path.write_text(series[2].text())
+    result = load_file(db_url, "counties", path, at=series[2].at, commit=series[2].commit)
+    how = result.files["us-counties.csv"]
+    assert how.startswith("compared with fingerprints") and result.sent < result.rows / 4, (nearer, how)
+    assert table_rows(db_url, COUNTIES) == series[4].table()
+    for vintage in series:
+        assert as_of_rows(db_url, COUNTIES, vintage.at + timedelta(minutes=1)) == vintage.table(), vintage.commit
+    oldest_first = postgres_server.create_database(f"wide_oldest_first_{nearer}")
+    for vintage in series:
+        load_vintage(oldest_first, vintage, tmp_path)
+    assert changes(db_url, COUNTIES) == changes(oldest_first, COUNTIES)
+    assert sorted(revisions(db_url, COUNTIES), key=repr) == expected_revisions(series)
+
+
 # -- yearly files: each publication covers its own dates -------------------------------------------------
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from covid_etl.errors import InvalidSourceError
 from covid_etl.sources.specs import COUNTIES, STATES
-from loads import expected_rows, fixture_file, load_file, query, table_rows
+from loads import as_of_rows, expected_rows, fixture_file, load_file, query, table_rows
 from support import fixture_text
 
 OLDER = ("real/nyt-us-counties-2020-03-28.csv.gz", datetime(2020, 3, 29, 1, tzinfo=UTC))
@@ -72,8 +72,87 @@ def test_the_fingerprints_are_written_by_the_loader_only(db_url, tmp_path):
     with pytest.raises(psycopg.errors.RaiseException, match="written by covid_etl's loader only"):
         query_statement(
             db_url,
-            "INSERT INTO dataset_fingerprints VALUES ('counties', '1999-01-01', 1, 0, '\\x00', '\\x00')",
+            "INSERT INTO dataset_fingerprints (dataset, date, publication, rows, keysum, digest, blocks, chunks)"
+            " SELECT 'counties', '1999-01-01', id, 1, 0, '\\x00', '\\x00', '\\x00' FROM dataset_publications",
         )
+
+
+def marked(db_url: str) -> list[str]:
+    """The commits of the county publications whose fingerprints are marked whole."""
+    return [
+        commit
+        for (commit,) in query(
+            db_url,
+            "SELECT p.commit FROM dataset_fingerprinted f JOIN dataset_publications p ON p.id = f.publication"
+            " WHERE f.dataset = 'counties' ORDER BY p.published_at",
+        )
+    ]
+
+
+def test_fingerprints_deleted_outside_a_load_void_the_marks_and_the_loads_after_compare_every_row_until_marked(
+    db_url, tmp_path
+):
+    load(db_url, *OLDER, "v1", tmp_path)
+    load(db_url, *NEWER, "v2", tmp_path)
+    assert marked(db_url) == ["v1", "v2"]
+    # One of the newer publication's records gone: the older one's record of that day would stand for it.
+    query_statement(db_url, f"DELETE FROM dataset_fingerprints WHERE date = '{HARRIS[0]}' AND rows > 0")
+    assert marked(db_url) == []
+    between = load(db_url, OLDER[0], OLDER[1] + timedelta(hours=12), "v1b", tmp_path)  # a backfill's
+    assert between.files["us-counties.csv"].startswith("read whole")
+    again = load(db_url, *NEWER, "v2-again", tmp_path)  # compared with v2, which is not marked
+    assert again.files["us-counties.csv"].startswith("read whole")
+    last = load(db_url, NEWER[0], NEWER[1] + timedelta(days=1), "v3", tmp_path)
+    assert last.files["us-counties.csv"] == "compared with fingerprints: 0 rows sent"
+    assert marked(db_url) == ["v1b", "v2-again", "v3"]
+    assert table_rows(db_url, COUNTIES) == newer_table()
+    older_table = expected_rows(COUNTIES, fixture_text(OLDER[0].removesuffix(".gz")))
+    assert as_of_rows(db_url, COUNTIES, OLDER[1] + timedelta(hours=13)) == older_table
+
+
+def test_a_publication_records_only_the_days_it_changed_and_the_days_it_emptied(db_url, tmp_path):
+    load(db_url, *OLDER, "v1", tmp_path)
+    load(db_url, *NEWER, "v2", tmp_path)
+    per_commit = dict(
+        query(
+            db_url,
+            "SELECT p.commit, count(*) FROM dataset_fingerprints f JOIN dataset_publications p"
+            " ON p.id = f.publication GROUP BY 1",
+        )
+    )
+    older_text, newer_text = (fixture_text(name.removesuffix(".gz")) for name in (OLDER[0], NEWER[0]))
+    older_days, newer_days = (lines_by_day(text) for text in (older_text, newer_text))
+    changed = {day for day in newer_days if older_days.get(day) != newer_days[day]}
+    assert per_commit == {"v1": len(older_days), "v2": len(changed)} and 0 < len(changed) < len(newer_days)
+
+
+def test_the_tables_fingerprints_of_an_earlier_version_are_dropped_and_the_next_load_compares_every_row(
+    db_url, tmp_path
+):
+    load(db_url, *OLDER, "v1", tmp_path)
+    with psycopg.connect(db_url) as conn:  # the shape of the fingerprints before they were kept per publication
+        conn.execute("DROP TABLE dataset_fingerprints, dataset_fingerprinted")
+        conn.execute(
+            "CREATE TABLE dataset_fingerprints (dataset text, date date, rows integer, keysum bigint,"
+            " digest bytea, blocks bytea, chunks bytea, PRIMARY KEY (dataset, date))"
+        )
+        conn.execute("CREATE TABLE dataset_fingerprinted (dataset text, scope_from date, scope_to date)")
+        conn.execute("INSERT INTO dataset_fingerprinted VALUES ('counties', '-infinity', 'infinity')")
+        conn.execute("UPDATE covid_etl_schema SET version = 'an earlier version'")
+    result = load(db_url, *NEWER, "v2", tmp_path)
+    assert result.files["us-counties.csv"].startswith("read whole")
+    assert table_rows(db_url, COUNTIES) == newer_table()
+    columns = query(
+        db_url, "SELECT column_name FROM information_schema.columns WHERE table_name = 'dataset_fingerprinted'"
+    )
+    assert sorted(columns) == [("dataset",), ("publication",)] and marked(db_url) == ["v2"]
+
+
+def lines_by_day(text: str) -> dict[str, list[str]]:
+    days: dict[str, list[str]] = {}
+    for line in text.splitlines()[1:]:
+        days.setdefault(line[:10], []).append(line)
+    return days
 
 
 def test_the_staged_copies_of_earlier_publications_are_not_needed(db_url, tmp_path):
@@ -139,7 +218,7 @@ def test_a_load_compared_through_fingerprints_equals_one_that_sends_every_row(db
 def test_a_first_load_rebuilds_the_primary_key_and_indexes_it_dropped(db_url, tmp_path):
     load(db_url, *NEWER, "v1", tmp_path)
     indexes = query(db_url, "SELECT indexname FROM pg_indexes WHERE tablename = 'covid_us_county_daily' ORDER BY 1")
-    assert indexes == [("covid_us_county_daily_lookup_idx",), ("covid_us_county_daily_pkey",)]
+    assert indexes == [("covid_us_county_daily_area_idx",), ("covid_us_county_daily_pkey",)]
     with pytest.raises(psycopg.errors.UniqueViolation):
         query_statement(db_url, "INSERT INTO covid_us_county_daily SELECT * FROM covid_us_county_daily LIMIT 1")
 

@@ -139,20 +139,21 @@ def test_comparing_the_loaded_publication_sends_nothing_and_records_its_days_as_
     prints = loaded_prints(DAY_1 + DAY_2)
     one_pass, sent = compare(DAY_1 + DAY_2, prints)
     assert (sent, one_pass.sent, one_pass.rows) == (b"", 0, 4)
-    assert [(d.date, d.changed, d.checked, d.rows, d.old_rows, d.kept_rows) for d in one_pass.days] == [
-        ("2020-03-01", False, False, 2, 2, 2),
-        ("2020-03-02", False, False, 2, 2, 2),
+    assert [(d.date, d.print == prints[d.date], d.checked, d.rows, d.old_rows, d.kept_rows) for d in one_pass.days] == [
+        ("2020-03-01", True, False, 2, 2, 2),
+        ("2020-03-02", True, False, 2, 2, 2),
     ]
 
 
 def test_comparing_sends_a_new_days_lines_with_their_keys_crc32():
-    one_pass, sent = compare(DAY_1 + DAY_2, loaded_prints(DAY_1))
+    prints = loaded_prints(DAY_1)
+    one_pass, sent = compare(DAY_1 + DAY_2, prints)
     assert sent == b"".join(
         line + b",%d\n" % zlib.crc32(line[:15]) for line in DAY_2.splitlines()
     )  # the key prefix: date,state
-    assert [(d.date, d.changed, d.rows, d.old_rows, d.kept_rows) for d in one_pass.days] == [
-        ("2020-03-01", False, 2, 2, 2),
-        ("2020-03-02", True, 2, 0, 0),
+    assert [(d.date, d.print == prints.get(d.date), d.rows, d.old_rows, d.kept_rows) for d in one_pass.days] == [
+        ("2020-03-01", True, 2, 2, 2),
+        ("2020-03-02", False, 2, 0, 0),
     ]
     assert one_pass.days[1].new_keysum == keysum([b"2020-03-02,Ohio", b"2020-03-02,Utah"])
 
@@ -174,7 +175,7 @@ def test_comparing_a_revised_line_sends_only_the_lines_of_its_chunk():
     )
     assert 1 <= len(sent) < 20 and one_pass.sent == len(sent)  # a chunk of ~512 bytes: about a dozen lines
     [day] = one_pass.days
-    assert (day.rows, day.old_rows, day.kept_rows, day.changed) == (200, 200, 200 - len(sent), True)
+    assert (day.rows, day.old_rows, day.kept_rows) == (200, 200, 200 - len(sent)) and day.print != prints["2021-01-01"]
     assert day.new_keysum == day.old_keysum  # the same keys
 
 

@@ -10,16 +10,17 @@ Per file of the publication (covid_etl/sources/specs.py):
      ``COPY`` (into a table with no row at all, its indexes are dropped first and rebuilt after, as
      PostgreSQL's manual advises for a bulk load), from a second reader of the file, while it is checked
      and fingerprinted;
-   - **compare**: the table's fingerprints cover its dates: only the lines of chunks the fingerprints
-     lack are checked and sent (covid_etl/read/fingerprints.py), and compared with the table batch by
-     batch while the next is read;
+   - **compare**: the fingerprints of its references are whole: only the lines of chunks they lack are
+     checked and sent (covid_etl/read/fingerprints.py), and compared with the references batch by batch
+     while the next is read. A date's reference is the publication loaded before it, the table's (a
+     backfill's publication: the one loaded before or after it, whichever was published nearer);
    - **whole**: otherwise (a hand edit voided the fingerprints, or a layout that is not cut into days):
      every row is sent;
-3. SQL steps (include/sql/dataset_load.sql) compare what was sent with the table, apply what changed and
-   record the changes; a publication older than one loaded already is recorded in the history and
-   leaves the table alone. The COPYs and steps that can go beside the reading run from a second thread
-   on the same connection: the server and Python each busy on a core;
-4. the fingerprints of the dates the table now holds for it are written.
+3. SQL steps (include/sql/dataset_load.sql) compare what was sent with the references, apply what
+   changed and record the changes; a publication older than one loaded already is recorded in the
+   history and leaves the table alone. The COPYs and steps that can go beside the reading run from a
+   second thread on the same connection: the server and Python each busy on a core;
+4. its fingerprints are written where its days differ from the publication's loaded before it (ADR 0005).
 
 Then ``etl_runs`` records the run.
 """
@@ -32,7 +33,7 @@ import struct
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import partial
 from typing import Any, BinaryIO
@@ -47,7 +48,7 @@ from covid_etl.read.layout import Checker, read_header, read_layout
 from covid_etl.read.passes import DayRecord, FilePass, RowPass
 from covid_etl.records import LoadResult, Publication, RunRecord
 from covid_etl.sources.specs import Dataset, Part
-from covid_etl.sql import render, sections
+from covid_etl.sql import read_sql, render, sections
 
 log = logging.getLogger(__name__)
 
@@ -229,17 +230,17 @@ class _FileLoad:
         _drop_temporary_tables(self.cursor)
         if self._first_for_scope():
             return self._first()
-        prints = self._prints() if (compare and self.by_day) else None
+        references = self._references() if self.by_day else None
         self._temporary_tables()
-        if prints is not None:
+        if compare and references is not None and references.covered:
             self.cursor.execute("SAVEPOINT compare")
             try:
-                return self._compare(prints)
+                return self._compare(references)
             except _PrintsDisagree as exc:
                 log.warning("%s: %s; sending every row instead", self.dataset.name, exc)
                 self.cursor.execute("ROLLBACK TO SAVEPOINT compare")
                 self.stream.seek(self.start)
-        return self._whole()
+        return self._whole(references)
 
     # -- the three paths -------------------------------------------------------------------------------
 
@@ -273,7 +274,7 @@ class _FileLoad:
                     pass
             if not refused:
                 self.cursor.execute("RELEASE SAVEPOINT unread")
-                self._write_prints(file_pass.days)
+                self._write_prints(file_pass.days, _References())
                 return self._result(LoadResult(inserted=file_pass.rows), file_pass, _FIRST)
             log.info("%s: the server refused the file as it is (%s): sending it checked", self.dataset.name, refused[0])
             self.cursor.execute("ROLLBACK TO SAVEPOINT unread")
@@ -283,7 +284,7 @@ class _FileLoad:
         for statement in rebuild:
             self.cursor.execute(statement)
         if isinstance(file_pass, FilePass):
-            self._write_prints(file_pass.days)
+            self._write_prints(file_pass.days, _References())
         return self._result(LoadResult(inserted=file_pass.rows), file_pass, _FIRST)
 
     def _copy_unread(self, table: str, meanwhile: _Meanwhile) -> Exception | None:
@@ -299,18 +300,28 @@ class _FileLoad:
             raise
         return None
 
-    def _compare(self, prints: dict[str, DayPrint]) -> LoadResult:
-        """Send only the lines of chunks the table's fingerprints lack; the database does the rest.
+    def _compare(self, references: _References) -> LoadResult:
+        """Send only the lines of chunks the references' fingerprints lack; the database does the rest.
 
-        The lines go in batches of days, each copied and compared with the table (a lookup by key per row
-        sent) from a thread of its own while the next is read here: the server and Python each busy on a
-        core. Once a batch sends more than DENSE of its days' rows (a backfill's older publication differs
-        from the table in most chunks), the rest is only copied, and compared at the end in one statement
-        that reads the table's rows of those dates: cheaper than a lookup per row.
+        The lines go in batches of days, each copied and compared with the references (a lookup by key per
+        row sent) from a thread of its own while the next is read here: the server and Python each busy on
+        a core. Once a batch sends more than DENSE of its days' rows, the rest is only copied, and compared
+        at the end in one statement that reads the table's rows of those dates: cheaper than a lookup per
+        row.
         """
         file_pass = FilePass(self.checker, Fingerprinter(self.layout.signature()), self.scope)
-        lines = self._progress(file_pass.compare(cut_days(self.stream, first_line=2, offset=self.start), prints))
+        lines = self._progress(
+            file_pass.compare(cut_days(self.stream, first_line=2, offset=self.start), references.prints)
+        )
         self._execute("changed_table")
+        if references.ref:  # a backfill's: the keys as its references had them, where the table has them otherwise
+            days = [date.fromisoformat(day) for day in references.ref]
+            self.cursor.execute(
+                "INSERT INTO load_refs (date, ref_at, ref_ident) SELECT u.date, p.published_at, p.ident"
+                " FROM unnest(%s::date[], %s::integer[]) AS u(date, ref) JOIN dataset_publications p ON p.id = u.ref",
+                (days, list(references.ref.values())),
+            )
+            self._execute("reference")
         dense_from = ""  # the first date of the batches only copied
         with _Meanwhile() as meanwhile:
             for first, last, batch, share in _batches_of_days(lines, lambda: file_pass.days[-1]):
@@ -322,9 +333,10 @@ class _FileLoad:
         self._execute("changed_analyzed")
         self._copy_days(file_pass.days)
         self._check_days(file_pass)
+        self._execute("place")
         result = self._apply()
-        self._write_prints(self._newest(file_pass.days))
-        return self._result(result, file_pass, f"compared with the table's fingerprints: {file_pass.sent} rows sent")
+        self._write_prints(file_pass.days, references)
+        return self._result(result, file_pass, f"compared with fingerprints: {file_pass.sent} rows sent")
 
     def _send_changed(self, lines: list[bytes], first: str, last: str) -> None:
         """COPY lines of the days ``first`` to ``last`` into incoming, and keep those that differ from the table
@@ -333,25 +345,32 @@ class _FileLoad:
         if first:
             self._execute("changed_between", {"first": first, "last": last})
 
-    def _whole(self) -> LoadResult:
-        """Send every row; the database compares them with the table."""
-        self.cursor.execute("TRUNCATE incoming, load_days, day_keys")
+    def _whole(self, references: _References | None) -> LoadResult:
+        """Send every row; the database compares them with their reference."""
+        self.cursor.execute("TRUNCATE incoming, load_days, day_keys, load_refs")
+        self._execute("changed_table")
         file_pass = self._pass()
         copy_in(self.cursor, "incoming", self.layout.copy_columns, self._rows(file_pass))
         self._copy_days(file_pass.days)
-        # The table's dates in the file's scope that the file lacks: all their keys are gone.
+        # The dates in the file's scope that the table or its changes have and the file lacks: all their keys are
+        # gone (the changes' dates: a day a later publication emptied may have had keys at the reference).
+        table = self.dataset.table
         self.cursor.execute(
-            f"INSERT INTO load_days (date, rows, checked) SELECT DISTINCT t.date, 0, true FROM {self.dataset.table} t"
-            " WHERE t.date BETWEEN %s AND %s AND NOT EXISTS (SELECT 1 FROM load_days d WHERE d.date = t.date)",
-            scope_bounds(self.part),
+            f"INSERT INTO load_days (date, rows, checked) SELECT date, 0, true FROM (SELECT DISTINCT date FROM {table}"
+            f" WHERE date BETWEEN %(first)s AND %(last)s UNION SELECT DISTINCT date FROM {table}_changes"
+            " WHERE date BETWEEN %(first)s AND %(last)s) t"
+            " WHERE NOT EXISTS (SELECT 1 FROM load_days d WHERE d.date = t.date)",
+            dict(zip(("first", "last"), scope_bounds(self.part), strict=True)),
         )
-        self._execute("changed_table")
+        self._execute("place")
+        self._execute("nearer_references")
+        self._execute("reference")
         self._execute("sent_analyzed")  # the plan of the comparison reads the table whole
         self._execute("changed_between", {"first": "-infinity", "last": "infinity"})
         self._execute("changed_analyzed")
         result = self._apply()
         if isinstance(file_pass, FilePass):
-            self._write_prints(self._newest(file_pass.days))
+            self._write_prints(file_pass.days, references or _References())
         else:  # the table changed where no fingerprint says how: none of the dataset's can be trusted
             for table in ("dataset_fingerprints", "dataset_fingerprinted"):
                 self.cursor.execute(f"DELETE FROM {table} WHERE dataset = %s", (self.dataset.name,))
@@ -417,25 +436,27 @@ class _FileLoad:
                 rebuild.append(definition)
         return rebuild
 
-    def _prints(self) -> dict[str, DayPrint] | None:
-        """The fingerprints of the table's dates in the file's scope, when they cover it; else None."""
+    def _references(self) -> _References:
+        """What the file is compared with, per date of its scope that a loaded publication has (see
+        :class:`_References`)."""
         first, last = scope_bounds(self.part)
-        self.cursor.execute(
-            "SELECT EXISTS (SELECT 1 FROM dataset_fingerprinted WHERE dataset = %s"
-            " AND scope_from <= %s AND scope_to >= %s)",
-            (self.dataset.name, first, last),
-        )
-        if not self.cursor.fetchone()[0]:
-            return None
-        self.cursor.execute(
-            "SELECT date, digest, rows, keysum, blocks, chunks FROM dataset_fingerprints"
-            " WHERE dataset = %s AND date BETWEEN %s AND %s",
-            (self.dataset.name, first, last),
-        )
-        return {
-            day.isoformat(): DayPrint(bytes(digest), rows, keysum, bytes(blocks), bytes(chunks))
-            for day, digest, rows, keysum, blocks, chunks in self.cursor.fetchall()
-        }
+        parameters = {"dataset": self.dataset.name, "publication": self.publication_id, "first": first, "last": last}
+        self.cursor.execute(read_sql("fingerprint_references"), parameters)
+        references = _References()
+        for (
+            day, ref_id, fingerprinted, rows, keysum, digest, blocks, chunks,
+            inherited_publication, inherited_rows, inherited_digest, next_id, next_own,
+        ) in self.cursor.fetchall():  # fmt: skip
+            key = day.isoformat()
+            references.covered = references.covered and fingerprinted
+            if rows:
+                references.prints[key] = DayPrint(bytes(digest), rows, keysum, bytes(blocks), bytes(chunks))
+            if inherited_publication is not None:
+                references.inherited[key] = (inherited_publication, bytes(inherited_digest) if inherited_rows else None)
+            if next_id is not None:
+                references.next[key] = (next_id, next_own)
+                references.ref[key] = ref_id
+        return references
 
     def _temporary_tables(self) -> None:
         table, key = self.dataset.table, ", ".join(self.dataset.key)
@@ -453,6 +474,10 @@ class _FileLoad:
             " old_keysum bigint NOT NULL DEFAULT 0, new_keysum bigint NOT NULL DEFAULT 0) ON COMMIT DROP"
         )
         self.cursor.execute(f"CREATE TEMPORARY TABLE day_keys ({key_columns}, PRIMARY KEY ({key})) ON COMMIT DROP")
+        self.cursor.execute(
+            "CREATE TEMPORARY TABLE load_refs (date date PRIMARY KEY, ref_at timestamptz NOT NULL,"
+            " ref_ident text NOT NULL) ON COMMIT DROP"
+        )
 
     def _copy_days(self, days: list[DayRecord]) -> None:
         columns = ("date", "rows", "sent", "checked", "old_rows", "kept_rows", "old_keysum", "new_keysum")
@@ -486,15 +511,15 @@ class _FileLoad:
             self.cursor.execute("UPDATE load_days SET checked = true WHERE date = ANY(%s)", (dates,))
 
     def _apply(self) -> LoadResult:
-        """The SQL steps: place the publication among those loaded, compare, write the dates it is the
-        newest for, and record it in the history of the others."""
-        self._execute("place")
+        """The SQL steps once the publication is placed and the rows that differ are known: write the dates
+        it is the newest for, and record it in the history of the others."""
+        self.cursor.execute("SELECT EXISTS (SELECT 1 FROM load_order WHERE next_id IS NOT NULL)")
+        older = self.cursor.fetchone()[0]
         self._execute("gone")
         self._execute("newest")
         inserted, updated, deleted, newest_rows = self.cursor.fetchone()
         stale = older_rows = 0
-        self.cursor.execute("SELECT EXISTS (SELECT 1 FROM load_order WHERE next_id IS NOT NULL)")
-        if self.cursor.fetchone()[0]:
+        if older:
             self._execute("older")
             stale, older_rows = self.cursor.fetchone()
         unchanged = newest_rows - inserted - updated + older_rows - stale
@@ -509,38 +534,67 @@ class _FileLoad:
             self.cursor.execute(statement, parameters if "%(" in statement else None)
             log.debug("%s: %s in %.3f s", self.dataset.name, statement.split("\n")[0][:60], time.perf_counter() - began)
 
-    def _newest(self, days: list[DayRecord]) -> list[DayRecord]:
-        """The days this publication is now the table's for (no later publication covers them) and whose
-        fingerprint changed."""
-        self.cursor.execute("SELECT date FROM load_order WHERE next_id IS NULL")
-        newest = {row[0].isoformat() for row in self.cursor.fetchall()}
-        return [day for day in days if day.date in newest and day.changed]
-
-    def _write_prints(self, days: list[DayRecord]) -> None:
-        """Record the fingerprints of the given days (none for a day the file does not have), and that the
-        file's scope is covered."""
-        name = self.dataset.name
-        self.cursor.execute(
-            "DELETE FROM dataset_fingerprints WHERE dataset = %s AND date = ANY(%s)",
-            (name, [date.fromisoformat(day.date) for day in days]),
-        )
-        # COPY's binary format: no hex to write here nor to parse on the server (half the COPY's time).
-        name_value = name.encode()
-        records = (
-            binary_row(
-                name_value, _DATE.pack(date.fromisoformat(d.date).toordinal() - _POSTGRES_EPOCH),
-                _INT.pack(d.print.rows), _BIGINT.pack(d.print.keysum), d.print.digest, d.print.blocks, d.print.chunks,
+    def _write_prints(self, days: list[DayRecord], references: _References) -> None:
+        """Record the publication's fingerprints where its days differ from those it inherits (the latest
+        publication's before it): a day it lacks, as gone; then mark it fingerprinted. A next publication
+        that inherited the same records first gets its own copy of them."""
+        name, publication = self.dataset.name, self.publication_id
+        printed = {day.date: day for day in days if day.rows}
+        inherited = references.inherited
+        written = [day for day in printed.values() if inherited.get(day.date, (None, None))[1] != day.print.digest]
+        emptied = [day for day, (_, digest) in inherited.items() if digest is not None and day not in printed]
+        # The next publication's records of those days as it has them now, before this one's come before them.
+        copies = [
+            (date.fromisoformat(day), references.next[day][0], inherited.get(day, (None, None))[0])
+            for day in [*(d.date for d in written), *emptied]
+            if day in references.next and not references.next[day][1]
+        ]
+        if copies:
+            days, nexts, sources = (list(column) for column in zip(*copies, strict=True))
+            self.cursor.execute(
+                read_sql("fingerprint_copies"), {"dataset": name, "day": days, "next": nexts, "source": sources}
             )
-            for d in days
-            if d.rows
-        )  # fmt: skip
-        columns = ("dataset", "date", "rows", "keysum", "digest", "blocks", "chunks")
+        # COPY's binary format: no hex to write here nor to parse on the server (half the COPY's time).
+        name_value, publication_value = name.encode(), _INT.pack(publication)
+
+        def record(day: str, rows: int, keysum: int, digest: bytes, blocks: bytes, chunks: bytes) -> bytes:
+            ordinal = _DATE.pack(date.fromisoformat(day).toordinal() - _POSTGRES_EPOCH)
+            return binary_row(
+                name_value, ordinal, publication_value, _INT.pack(rows), _BIGINT.pack(keysum), digest, blocks, chunks
+            )
+
+        records = [
+            record(d.date, d.print.rows, d.print.keysum, d.print.digest, d.print.blocks, d.print.chunks)
+            for d in written
+        ]
+        records += [record(day, 0, 0, b"", b"", b"") for day in emptied]
+        columns = ("dataset", "date", "publication", "rows", "keysum", "digest", "blocks", "chunks")
         copy_in(self.cursor, "dataset_fingerprints", columns, records, binary=True)
         self.cursor.execute(
-            "INSERT INTO dataset_fingerprinted (dataset, scope_from, scope_to) VALUES (%s, %s, %s)"
-            " ON CONFLICT DO NOTHING",
-            (name, *scope_bounds(self.part)),
+            "INSERT INTO dataset_fingerprinted (dataset, publication) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            (name, publication),
         )
+
+
+@dataclass
+class _References:
+    """What a file is compared with, per date (ISO text) of its scope that a loaded publication has: the
+    date's reference, of the publications loaded for the date the latest before it (the table's, unless
+    the file is a backfill's) or the earliest after it, whichever was published nearer in time.
+
+    :param prints: the reference's fingerprint of the date, where it has rows.
+    :param inherited: the latest publication before this one with a record of the date, and its digest
+        (None: the day was gone).
+    :param next: the next publication loaded for the date, and whether it has a record of the date.
+    :param ref: the reference of each date that has a next publication (the others' is the table).
+    :param covered: every reference's fingerprints are whole (ADR 0005).
+    """
+
+    prints: dict[str, DayPrint] = field(default_factory=dict)
+    inherited: dict[str, tuple[int, bytes | None]] = field(default_factory=dict)
+    next: dict[str, tuple[int, bool]] = field(default_factory=dict)
+    ref: dict[str, int] = field(default_factory=dict)
+    covered: bool = True
 
 
 class _Meanwhile:

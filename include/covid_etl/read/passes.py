@@ -49,7 +49,6 @@ class DayRecord:
     old_keysum: int = 0
     new_keysum: int = 0
     print: DayPrint | None = None
-    changed: bool = True
     offset: int = 0
     first_line: int = 0
     size: int = 0
@@ -127,7 +126,6 @@ class FilePass:
             diff = compare_day(self.fingerprinter, day.data, old)
             if diff is None:  # unchanged: as the table holds it
                 record = self._record(day, old.rows, old, checked=False)
-                record.changed = False
                 record.old_rows = record.kept_rows = old.rows
                 record.old_keysum = record.new_keysum = old.keysum
                 self.days.append(record)
