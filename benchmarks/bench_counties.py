@@ -112,9 +112,8 @@ BACKFILL_TARGETS = {
     "as_of_county_ms": (50, "≤ 50 ms"),
 }
 # The indexes floor_indexed's table must have, each [unique, its columns] (methods/floor_indexed.py reports
-# them): the floor's primary key and ours' area index (the lookup columns of include/covid_etl/sources/specs.py,
-# then the date).
-FLOOR_INDEXED_INDEXES = sorted([[True, ["date", "state", "county"]], [False, [*COUNTIES.lookup, "date"]]])
+# them): the floor's primary key and ours' lookup index (include/covid_etl/sources/specs.py, lookup=).
+FLOOR_INDEXED_INDEXES = sorted([[True, ["date", "state", "county"]], [False, list(COUNTIES.lookup)]])
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from covid_etl.sources.specs import COUNTIES  # noqa: E402
 RUN_ID = "floor_indexed"
 KEY = "date, state, county"
 LOOKUP = ", ".join(COUNTIES.lookup)  # state, county
-LOOKUP_INDEX = f"CREATE INDEX {TABLE}_area_idx ON {TABLE} ({LOOKUP}, date)"
+LOOKUP_INDEX = f"CREATE INDEX {TABLE}_lookup_idx ON {TABLE} ({LOOKUP})"
 ADD_PRIMARY_KEY = f"ALTER TABLE {TABLE} ADD PRIMARY KEY ({KEY})"
 WAYS = ("after", "during")
 

@@ -96,14 +96,11 @@ def _snippets(dataset: Dataset) -> dict[str, str]:
     values, table = dataset.values, dataset.table
     lookup = ", ".join(dataset.lookup)
     return {
-        # Both indexes end with the date: the loader looks rows and changes up by their whole key, and the
+        # The changes' index ends with the date: the loader reads a key's changes by its whole key, and the
         # planner, which cannot tell that a county names its state, would pick an index of the lookup columns
-        # alone over the primary key and filter each area's dates (the bench's backfill: 3.5 times slower for
-        # the changes; for the table's rows, 0.5 s of a 0.9 s statement). The table's index of the lookup
-        # columns alone (named lookup_idx) is replaced.
+        # alone and filter each area's dates (3.5 times slower, measured on the bench's backfill).
         "lookup_indexes": (
-            f"DROP INDEX IF EXISTS {table}_lookup_idx;\n"
-            f"CREATE INDEX IF NOT EXISTS {table}_area_idx ON {table} ({lookup}, date);\n"
+            f"CREATE INDEX IF NOT EXISTS {table}_lookup_idx ON {table} ({lookup});\n"
             f"CREATE INDEX IF NOT EXISTS {table}_changes_area_idx ON {table}_changes ({lookup}, date);\n"
         )
         if dataset.lookup
@@ -117,6 +114,10 @@ def _snippets(dataset: Dataset) -> dict[str, str]:
         "reference_values": ", ".join(f"CASE WHEN r.date IS NULL THEN t.{v} ELSE r.{v} END" for v in values),
         "reference_old_values": ", ".join(
             f"CASE WHEN r.date IS NULL THEN t.{v} ELSE r.{v} END AS old_{v}" for v in values
+        ),
+        # The latest change's (of the window "later", dataset_load.sql's reference): the key as the table has it.
+        "latest_values": ", ".join(
+            ["last_value(e.change <> '-') OVER later", *(f"last_value(e.new_{v}) OVER later" for v in values)]
         ),
         "picks": _picks(values),
         "state_at_prev": _value_at("a", "a_le", "a_gt", values),

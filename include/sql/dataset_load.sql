@@ -25,9 +25,10 @@ SELECT {key:i.}, {values:i.=new_}, {values:t.=old_}, t.date IS NOT NULL AS exist
   FROM incoming i, {table} t
   WITH NO DATA;
 CREATE TEMPORARY TABLE load_reference ON COMMIT DROP AS
-SELECT {key:t.}, true AS present, {values:t.}
+SELECT {key:t.}, true AS present, {values:t.}, true AS stale
   FROM {table} t
   WITH NO DATA;
+ANALYZE load_reference;
 
 -- name: changed_between
 -- The rows sent for the dates from first to last that differ from their reference (existed: the
@@ -108,14 +109,18 @@ SELECT o.date,
 
 -- name: reference
 -- The keys of load_refs' dates that a publication after the reference changed, as they were at the
--- reference: as the earliest of those changes found them.
+-- reference: as the earliest of those changes found them; stale where that differs from the table (as
+-- the latest of them left it).
 ANALYZE load_refs;
 INSERT INTO load_reference
-SELECT DISTINCT ON ({key:e.}) {key:e.}, e.change <> '+', {values:e.old_}
+SELECT DISTINCT ON ({key:e.}) {key:e.}, e.change <> '+', {values:e.old_},
+       (e.change <> '+', {values:e.old_}) IS DISTINCT FROM ({latest_values})
   FROM {table}_changes e
   JOIN load_refs f ON f.date = e.date
   JOIN dataset_publications q ON q.id = e.publication
  WHERE (q.published_at, q.ident) > (f.ref_at, f.ref_ident)
+WINDOW later AS (PARTITION BY {key:e.} ORDER BY q.published_at, q.ident
+                 ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
  ORDER BY {key:e.}, q.published_at, q.ident;
 ALTER TABLE load_reference ADD PRIMARY KEY ({key});
 ANALYZE load_reference;
@@ -224,6 +229,7 @@ SELECT s.*,
                {b_values}
           FROM (SELECT {key:k.}, o.prev_id, o.next_id,
                        c.date IS NOT NULL AS changed, g.date IS NOT NULL AS dropped, {values:c.new_=changed_},
+                       t.date IS NOT NULL AS in_table, {values:t.=table_},
                        {state_at_prev},
                        {state_at_next},
                        p.x_change, {values:p.x_old_=x_old_}, {values:p.x_new_=x_new_}
@@ -256,10 +262,9 @@ UPDATE {table}_changes e SET publication = %(publication)s
 -- Its rows that differ from the table are stale: of the keys above, by b; of the others, b is the
 -- reference's, which differs from the table where a later publication changed the key (load_reference).
 SELECT (SELECT count(*)
-          FROM load_states s LEFT JOIN {table} t ON ({key:t.}) = ({key:s.})
-         WHERE s.b_present AND (t.date IS NULL OR ({values:t.}) IS DISTINCT FROM ({values:s.b_})))
+          FROM load_states
+         WHERE b_present AND (NOT in_table OR ({values:table_}) IS DISTINCT FROM ({values:b_})))
      + (SELECT count(*)
-          FROM load_reference r LEFT JOIN {table} t ON ({key:t.}) = ({key:r.})
-         WHERE r.present AND NOT EXISTS (SELECT 1 FROM load_keys k WHERE ({key:k.}) = ({key:r.}))
-           AND (t.date IS NULL OR ({values:t.}) IS DISTINCT FROM ({values:r.}))),
+          FROM load_reference r
+         WHERE r.present AND r.stale AND NOT EXISTS (SELECT 1 FROM load_keys k WHERE ({key:k.}) = ({key:r.}))),
        (SELECT coalesce(sum(rows), 0) FROM load_order WHERE next_id IS NOT NULL);

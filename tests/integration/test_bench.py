@@ -111,8 +111,8 @@ def test_floor_indexed_leaves_the_floors_table_with_ours_lookup_index_too_either
     run = bench().Run("floor_indexed", "first_load", SMALL_ROWS, "floor_indexed")
     assert bench().problems_with(bench().Outcome(run, result), manifest) == []
     assert index_definitions(db_url) == {
-        "covid_us_county_daily_area_idx": "CREATE INDEX covid_us_county_daily_area_idx ON"
-        " public.covid_us_county_daily USING btree (state, county, date)",
+        "covid_us_county_daily_lookup_idx": "CREATE INDEX covid_us_county_daily_lookup_idx ON"
+        " public.covid_us_county_daily USING btree (state, county)",
         "covid_us_county_daily_pkey": "CREATE UNIQUE INDEX covid_us_county_daily_pkey ON"
         " public.covid_us_county_daily USING btree (date, state, county)",
     }

@@ -218,7 +218,7 @@ def test_a_load_compared_through_fingerprints_equals_one_that_sends_every_row(db
 def test_a_first_load_rebuilds_the_primary_key_and_indexes_it_dropped(db_url, tmp_path):
     load(db_url, *NEWER, "v1", tmp_path)
     indexes = query(db_url, "SELECT indexname FROM pg_indexes WHERE tablename = 'covid_us_county_daily' ORDER BY 1")
-    assert indexes == [("covid_us_county_daily_area_idx",), ("covid_us_county_daily_pkey",)]
+    assert indexes == [("covid_us_county_daily_lookup_idx",), ("covid_us_county_daily_pkey",)]
     with pytest.raises(psycopg.errors.UniqueViolation):
         query_statement(db_url, "INSERT INTO covid_us_county_daily SELECT * FROM covid_us_county_daily LIMIT 1")
 
