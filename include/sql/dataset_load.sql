@@ -31,9 +31,19 @@ SELECT {key:t.}, true AS present, {values:t.}, true AS stale
 ANALYZE load_reference;
 
 -- name: changed_between
--- The rows sent for the dates from first to last that differ from their reference (existed: the
--- reference has the key). A few days' rows are looked up by index; when every row was sent (and
--- incoming analyzed first), the table is read whole.
+-- The rows sent for the dates from first to last that differ from the table (existed: the table has the
+-- key). A few days' rows are looked up by index; when every row was sent (and incoming analyzed first),
+-- the table is read whole.
+INSERT INTO load_changed
+SELECT {key:i.}, {values:i.=new_}, {values:t.=old_}, t.date IS NOT NULL AS existed, i.keycrc
+  FROM incoming i
+  LEFT JOIN {table} t ON ({key:t.}) = ({key:i.})
+ WHERE i.date BETWEEN %(first)s AND %(last)s
+   AND (t.date IS NULL OR ({values:t.}) IS DISTINCT FROM ({values:i.}));
+
+-- name: changed_between_references
+-- The same, compared with their references where load_refs has any (a backfill's publication): a key of
+-- load_reference as it has it, any other as the table has it.
 INSERT INTO load_changed
 SELECT {key:i.}, {values:i.=new_}, {reference_old_values}, {reference_present} AS existed, i.keycrc
   FROM incoming i
@@ -192,6 +202,7 @@ SELECT DISTINCT {key} FROM (
     UNION ALL
     SELECT {key:g.} FROM load_gone g JOIN load_order o ON o.date = g.date WHERE o.next_id IS NOT NULL
 ) keys;
+ALTER TABLE load_keys ADD PRIMARY KEY ({key});
 ANALYZE load_keys;
 -- Every change recorded for those keys, placed against the date's previous and next publications: by
 -- publication order, a key's changes up to the previous publication come first (before_prev of them; none

@@ -225,6 +225,8 @@ class _FileLoad:
             _NO_END if last == date.max else last.isoformat().encode(),
         )
         self.by_day = self.layout.by_day and checker.key_prefix_fields is not None
+        # The comparison of the rows sent: with the table, or with references other than the table too.
+        self.changed_between = "changed_between"
 
     def run(self, *, compare: bool) -> LoadResult:
         _drop_temporary_tables(self.cursor)
@@ -322,6 +324,7 @@ class _FileLoad:
                 (days, list(references.ref.values())),
             )
             self._execute("reference")
+            self.changed_between = "changed_between_references"
         dense_from = ""  # the first date of the batches only copied
         with _Meanwhile() as meanwhile:
             for first, last, batch, share in _batches_of_days(lines, lambda: file_pass.days[-1]):
@@ -329,7 +332,7 @@ class _FileLoad:
                 meanwhile.then(partial(self._send_changed, batch, "" if dense_from else first, last))
         self._execute("sent_analyzed")
         if dense_from:  # the plan reads the table's rows of those dates
-            self._execute("changed_between", {"first": dense_from, "last": "infinity"})
+            self._execute(self.changed_between, {"first": dense_from, "last": "infinity"})
         self._execute("changed_analyzed")
         self._copy_days(file_pass.days)
         self._check_days(file_pass)
@@ -343,7 +346,7 @@ class _FileLoad:
         (when ``first`` is given: else they are compared later)."""
         copy_in(self.cursor, "incoming", (*self.layout.header, "keycrc"), lines)
         if first:
-            self._execute("changed_between", {"first": first, "last": last})
+            self._execute(self.changed_between, {"first": first, "last": last})
 
     def _whole(self, references: _References | None) -> LoadResult:
         """Send every row; the database compares them with their reference."""
@@ -366,7 +369,10 @@ class _FileLoad:
         self._execute("nearer_references")
         self._execute("reference")
         self._execute("sent_analyzed")  # the plan of the comparison reads the table whole
-        self._execute("changed_between", {"first": "-infinity", "last": "infinity"})
+        self.cursor.execute("SELECT EXISTS (SELECT 1 FROM load_refs)")
+        if self.cursor.fetchone()[0]:
+            self.changed_between = "changed_between_references"
+        self._execute(self.changed_between, {"first": "-infinity", "last": "infinity"})
         self._execute("changed_analyzed")
         result = self._apply()
         if isinstance(file_pass, FilePass):
