@@ -8,10 +8,10 @@
 --              incoming or day_keys (checked), and what the fingerprints say (old_rows, kept_rows,
 --              old_keysum, new_keysum)
 --   day_keys   the keys of the publication's dates that are checked but whose rows are not in incoming
--- %(publication)s is the publication's id in dataset_publications.
 --   load_refs  per date that a later publication was loaded for (a backfill's publication), its
 --              reference: the latest publication before it loaded for the date or the earliest after
 --              it, whichever was published nearer in time (filled by the loader, or nearer_references)
+-- %(publication)s is the publication's id in dataset_publications.
 --
 -- Each date is compared with its reference: the table (the newest publication's), or for the dates of
 -- load_refs their reference. A reference's keys are the table's, save those a publication after it
@@ -239,7 +239,7 @@ SELECT s.*,
                v.changed AS b_present,
                {b_values}
           FROM (SELECT {key:k.}, o.prev_id, o.next_id,
-                       c.date IS NOT NULL AS changed, g.date IS NOT NULL AS dropped, {values:c.new_=changed_},
+                       c.date IS NOT NULL AS changed, {values:c.new_=changed_},
                        t.date IS NOT NULL AS in_table, {values:t.=table_},
                        {state_at_prev},
                        {state_at_next},
@@ -248,7 +248,6 @@ SELECT s.*,
                   JOIN load_order o ON o.date = k.date
                   LEFT JOIN load_picks p ON ({key:p.}) = ({key:k.})
                   LEFT JOIN load_changed c ON ({key:c.}) = ({key:k.})
-                  LEFT JOIN load_gone g ON ({key:g.}) = ({key:k.})
                   LEFT JOIN {table} t ON ({key:t.}) = ({key:k.})
                ) v
        ) s;
@@ -265,6 +264,7 @@ SELECT {key}, next_id,
        CASE WHEN NOT b_present THEN '+' WHEN NOT c_present THEN '-' ELSE '~' END, {values:b_}, {values:c_}
   FROM load_states
  WHERE next_differs AND (b_present, {values:b_}) IS DISTINCT FROM (c_present, {values:c_});
+-- The next publication's changes of the other keys, where it is the reference (b = c), are this one's.
 UPDATE {table}_changes e SET publication = %(publication)s
   FROM load_order o
   JOIN load_refs f ON f.date = o.date AND (f.ref_at, f.ref_ident) = (o.next_at, o.next_ident)
