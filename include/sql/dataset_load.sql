@@ -10,7 +10,7 @@
 --   day_keys   the keys of the publication's dates that are checked but whose rows are not in incoming
 --   load_refs  per date that a later publication was loaded for (a backfill's publication), its
 --              reference: the latest publication before it loaded for the date or the earliest after
---              it, whichever was published nearer in time (filled by the loader, or nearer_references)
+--              it, whichever was published nearer in time (include/sql/fingerprint_references.sql)
 -- %(publication)s is the publication's id in dataset_publications.
 --
 -- Each date is compared with its reference: the table (the newest publication's), or for the dates of
@@ -107,15 +107,6 @@ DELETE FROM load_order o
                         WHERE p.id = o.prev_id AND o.date BETWEEN p.first_date AND p.last_date));
 ALTER TABLE load_order ADD PRIMARY KEY (date);
 ANALYZE load_order;
-
--- name: nearer_references
--- load_refs from load_order, when the loader did not fill it.
-INSERT INTO load_refs (date, ref_at, ref_ident)
-SELECT o.date,
-       CASE WHEN near_prev THEN o.prev_at ELSE o.next_at END, CASE WHEN near_prev THEN o.prev_ident ELSE o.next_ident END
-  FROM (SELECT o.*, o.prev_id IS NOT NULL AND me.published_at - o.prev_at <= o.next_at - me.published_at AS near_prev
-          FROM load_order o, dataset_publications me
-         WHERE me.id = %(publication)s AND o.next_id IS NOT NULL) o;
 
 -- name: reference
 -- The keys of load_refs' dates that a publication after the reference changed, as they were at the

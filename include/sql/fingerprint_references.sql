@@ -1,10 +1,9 @@
 -- What a publication of a dataset is compared with (covid_etl/load/loader.py, ADR 0005): per date of its
 -- scope that a loaded publication has rows of, its reference (of the publications loaded for the date, the
 -- latest before it or the earliest after it, whichever was published nearer in time: it differs least)
--- and whether the reference's fingerprints are whole, the
--- reference's fingerprint of the date, the record the publication inherits (the latest one's before it:
--- what it need not write again), and the next publication loaded for the date, if any, and whether that
--- one has a record of the date of its own.
+-- and whether the reference's fingerprints are whole, the reference's fingerprint of the date, the record
+-- the publication inherits (the latest one's before it: what it need not write again), and the next
+-- publication loaded for the date, if any, and whether that one has a record of the date of its own.
 -- Parameters: %(dataset)s, %(publication)s (its id), %(first)s and %(last)s (its scope).
 WITH me AS (
     SELECT published_at, ident FROM dataset_publications WHERE id = %(publication)s

@@ -232,9 +232,9 @@ class _FileLoad:
         _drop_temporary_tables(self.cursor)
         if self._first_for_scope():
             return self._first()
-        references = self._references() if self.by_day else None
+        references = self._references()
         self._temporary_tables()
-        if compare and references is not None and references.covered:
+        if compare and self.by_day and references.covered:
             self.cursor.execute("SAVEPOINT compare")
             try:
                 return self._compare(references)
@@ -316,15 +316,7 @@ class _FileLoad:
             file_pass.compare(cut_days(self.stream, first_line=2, offset=self.start), references.prints)
         )
         self._execute("changed_table")
-        if references.ref:  # a backfill's: the keys as its references had them, where the table has them otherwise
-            days = [date.fromisoformat(day) for day in references.ref]
-            self.cursor.execute(
-                "INSERT INTO load_refs (date, ref_at, ref_ident) SELECT u.date, p.published_at, p.ident"
-                " FROM unnest(%s::date[], %s::integer[]) AS u(date, ref) JOIN dataset_publications p ON p.id = u.ref",
-                (days, list(references.ref.values())),
-            )
-            self._execute("reference")
-            self.changed_between = "changed_between_references"
+        self._take_references(references)
         dense_from = ""  # the first date of the batches only copied
         with _Meanwhile() as meanwhile:
             for first, last, batch, share in _batches_of_days(lines, lambda: file_pass.days[-1]):
@@ -348,10 +340,25 @@ class _FileLoad:
         if first:
             self._execute(self.changed_between, {"first": first, "last": last})
 
-    def _whole(self, references: _References | None) -> LoadResult:
-        """Send every row; the database compares them with their reference."""
+    def _take_references(self, references: _References) -> None:
+        """For the dates with a later publication loaded (a backfill's publication): their references into
+        load_refs, the keys a later publication changed, as the references had them, into load_reference, and
+        the rows sent compared with those."""
+        if not references.ref:
+            return
+        self.cursor.execute(
+            "INSERT INTO load_refs (date, ref_at, ref_ident) SELECT u.date, p.published_at, p.ident"
+            " FROM unnest(%s::date[], %s::integer[]) AS u(date, ref) JOIN dataset_publications p ON p.id = u.ref",
+            ([date.fromisoformat(day) for day in references.ref], list(references.ref.values())),
+        )
+        self._execute("reference")
+        self.changed_between = "changed_between_references"
+
+    def _whole(self, references: _References) -> LoadResult:
+        """Send every row; the database compares them with their references."""
         self.cursor.execute("TRUNCATE incoming, load_days, day_keys, load_refs")
         self._execute("changed_table")
+        self._take_references(references)
         file_pass = self._pass()
         copy_in(self.cursor, "incoming", self.layout.copy_columns, self._rows(file_pass))
         self._copy_days(file_pass.days)
@@ -366,17 +373,12 @@ class _FileLoad:
             dict(zip(("first", "last"), scope_bounds(self.part), strict=True)),
         )
         self._execute("place")
-        self._execute("nearer_references")
-        self._execute("reference")
         self._execute("sent_analyzed")  # the plan of the comparison reads the table whole
-        self.cursor.execute("SELECT EXISTS (SELECT 1 FROM load_refs)")
-        if self.cursor.fetchone()[0]:
-            self.changed_between = "changed_between_references"
         self._execute(self.changed_between, {"first": "-infinity", "last": "infinity"})
         self._execute("changed_analyzed")
         result = self._apply()
         if isinstance(file_pass, FilePass):
-            self._write_prints(file_pass.days, references or _References())
+            self._write_prints(file_pass.days, references)
         else:  # the table changed where no fingerprint says how: none of the dataset's can be trusted
             for table in ("dataset_fingerprints", "dataset_fingerprinted"):
                 self.cursor.execute(f"DELETE FROM {table} WHERE dataset = %s", (self.dataset.name,))
