@@ -10,12 +10,15 @@
 --   day_keys   the keys of the publication's dates that are checked but whose rows are not in incoming
 --   load_refs  per date that a later publication was loaded for (a backfill's publication), its
 --              reference: the latest publication before it loaded for the date or the earliest after
---              it, whichever was published nearer in time (include/sql/fingerprint_references.sql)
+--              it, whichever was published nearer in time (include/sql/fingerprint_references.sql),
+--              and whether the date is outside the reference's first and last dates (ref_empty: it
+--              had no key of the date)
 -- %(publication)s is the publication's id in dataset_publications.
 --
 -- Each date is compared with its reference: the table (the newest publication's), or for the dates of
 -- load_refs their reference. A reference's keys are the table's, save those a publication after it
 -- changed: load_reference holds them as they were at it (the section reference; empty without load_refs).
+-- A date its reference had no rows of (ref_empty) has no key at the reference: it needs no such rows.
 
 -- name: changed_table
 -- The publication's rows that differ from the table: new keys (existed false) and new values, filled by
@@ -43,11 +46,12 @@ SELECT {key:i.}, {values:i.=new_}, {values:t.=old_}, t.date IS NOT NULL AS exist
 
 -- name: changed_between_references
 -- The same, compared with their references where load_refs has any (a backfill's publication): a key of
--- load_reference as it has it, any other as the table has it.
+-- load_reference as it has it, any other as the table has it (none on a date its reference had no rows of).
 INSERT INTO load_changed
 SELECT {key:i.}, {values:i.=new_}, {reference_old_values}, {reference_present} AS existed, i.keycrc
   FROM incoming i
-  LEFT JOIN {table} t ON ({key:t.}) = ({key:i.})
+  LEFT JOIN load_refs f ON f.date = i.date AND f.ref_empty
+  LEFT JOIN {table} t ON ({key:t.}) = ({key:i.}) AND f.date IS NULL
   LEFT JOIN load_reference r ON ({key:r.}) = ({key:i.}) AND r.date BETWEEN %(first)s AND %(last)s
  WHERE i.date BETWEEN %(first)s AND %(last)s
    AND (NOT {reference_present} OR ({reference_values}) IS DISTINCT FROM ({values:i.}));
@@ -111,13 +115,13 @@ ANALYZE load_order;
 -- name: reference
 -- The keys of load_refs' dates that a publication after the reference changed, as they were at the
 -- reference: as the earliest of those changes found them; stale where that differs from the table (as
--- the latest of them left it).
+-- the latest of them left it). Not on the dates the reference had no rows of: every key was absent then.
 ANALYZE load_refs;
 INSERT INTO load_reference
 SELECT DISTINCT ON ({key:e.}) {key:e.}, e.change <> '+', {values:e.old_},
        (e.change <> '+', {values:e.old_}) IS DISTINCT FROM ({latest_values})
   FROM {table}_changes e
-  JOIN load_refs f ON f.date = e.date
+  JOIN load_refs f ON f.date = e.date AND NOT f.ref_empty
   JOIN dataset_publications q ON q.id = e.publication
  WHERE (q.published_at, q.ident) > (f.ref_at, f.ref_ident)
 WINDOW later AS (PARTITION BY {key:e.} ORDER BY q.published_at, q.ident
@@ -136,6 +140,7 @@ SELECT {key:t.}, {values:t.=old_}
   JOIN load_order o ON o.date = t.date
   JOIN load_days d ON d.date = t.date AND d.checked
  WHERE NOT EXISTS (SELECT 1 FROM load_reference r WHERE ({key:r.}) = ({key:t.}))
+   AND NOT EXISTS (SELECT 1 FROM load_refs f WHERE f.date = t.date AND f.ref_empty)
    AND NOT EXISTS (SELECT 1 FROM incoming i WHERE ({key:i.}) = ({key:t.}))
    AND NOT EXISTS (SELECT 1 FROM day_keys k WHERE ({key:k.}) = ({key:t.}));
 INSERT INTO load_gone
@@ -187,12 +192,16 @@ SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated), (SELECT 
 -- a, b and c from their changes. Of every other key, b is the reference's: the previous publication's
 -- (b = a: the next one's a -> c is b -> c and stays), or the next one's (b = c: the next one's a -> c is
 -- this one's a -> b and becomes its own, below; without a previous publication there is none).
+-- Each key carries its date's neighbours (load_order's), so that its changes are placed without a join
+-- the planner would misjudge (a nested loop over every date and key: 0.3 s a load in a backfill).
 CREATE TEMPORARY TABLE load_keys ON COMMIT DROP AS
-SELECT DISTINCT {key} FROM (
-    SELECT {key:c.} FROM load_changed c JOIN load_order o ON o.date = c.date WHERE o.next_id IS NOT NULL
-    UNION ALL
-    SELECT {key:g.} FROM load_gone g JOIN load_order o ON o.date = g.date WHERE o.next_id IS NOT NULL
-) keys;
+SELECT k.*, o.prev_at, o.prev_ident, o.next_id, o.next_at, o.next_ident
+  FROM (SELECT DISTINCT {key} FROM (
+            SELECT {key:c.} FROM load_changed c JOIN load_order o ON o.date = c.date WHERE o.next_id IS NOT NULL
+            UNION ALL
+            SELECT {key:g.} FROM load_gone g JOIN load_order o ON o.date = g.date WHERE o.next_id IS NOT NULL
+        ) keys) k
+  JOIN load_order o ON o.date = k.date;
 ALTER TABLE load_keys ADD PRIMARY KEY ({key});
 ANALYZE load_keys;
 -- Every change recorded for those keys, placed against the date's previous and next publications: by
@@ -204,11 +213,10 @@ SELECT h.*,
        count(*) FILTER (WHERE by_prev) OVER (PARTITION BY {key}) AS before_prev,
        count(*) FILTER (WHERE by_next) OVER (PARTITION BY {key}) AS before_next
   FROM (SELECT {key:e.}, e.change, {values:e.old_}, {values:e.new_}, q.published_at, q.ident,
-               e.publication = o.next_id AS of_next,
-               (q.published_at, q.ident) <= (o.prev_at, o.prev_ident) AS by_prev,
-               (q.published_at, q.ident) <= (o.next_at, o.next_ident) AS by_next
+               e.publication = k.next_id AS of_next,
+               (q.published_at, q.ident) <= (k.prev_at, k.prev_ident) AS by_prev,
+               (q.published_at, q.ident) <= (k.next_at, k.next_ident) AS by_next
           FROM load_keys k
-          JOIN load_order o ON o.date = k.date
           JOIN {table}_changes e ON ({key:e.}) = ({key:k.})
           JOIN dataset_publications q ON q.id = e.publication) h;
 -- Per key, the changes that say its values at the previous and the next publication: the latest at or

@@ -347,7 +347,9 @@ class _FileLoad:
         if not references.ref:
             return
         self.cursor.execute(
-            "INSERT INTO load_refs (date, ref_at, ref_ident) SELECT u.date, p.published_at, p.ident"
+            "INSERT INTO load_refs (date, ref_at, ref_ident, ref_empty)"
+            " SELECT u.date, p.published_at, p.ident,"
+            " u.date NOT BETWEEN coalesce(p.first_date, 'infinity') AND coalesce(p.last_date, '-infinity')"
             " FROM unnest(%s::date[], %s::integer[]) AS u(date, ref) JOIN dataset_publications p ON p.id = u.ref",
             ([date.fromisoformat(day) for day in references.ref], list(references.ref.values())),
         )
@@ -484,7 +486,7 @@ class _FileLoad:
         self.cursor.execute(f"CREATE TEMPORARY TABLE day_keys ({key_columns}, PRIMARY KEY ({key})) ON COMMIT DROP")
         self.cursor.execute(
             "CREATE TEMPORARY TABLE load_refs (date date PRIMARY KEY, ref_at timestamptz NOT NULL,"
-            " ref_ident text NOT NULL) ON COMMIT DROP"
+            " ref_ident text NOT NULL, ref_empty boolean NOT NULL) ON COMMIT DROP"
         )
 
     def _copy_days(self, days: list[DayRecord]) -> None:
