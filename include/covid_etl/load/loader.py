@@ -316,9 +316,10 @@ class _FileLoad:
             file_pass.compare(cut_days(self.stream, first_line=2, offset=self.start), references.prints)
         )
         self._execute("changed_table")
-        self._take_references(references)
         dense_from = ""  # the first date of the batches only copied
         with _Meanwhile() as meanwhile:
+            # The references' keys are gathered by the server while the first days are read here.
+            meanwhile.then(partial(self._take_references, references))
             for first, last, batch, share in _batches_of_days(lines, lambda: file_pass.days[-1]):
                 dense_from = dense_from or (first if share > DENSE else "")
                 meanwhile.then(partial(self._send_changed, batch, "" if dense_from else first, last))
