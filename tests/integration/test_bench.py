@@ -394,3 +394,14 @@ def test_copy_writers_prints_each_writer_with_python_beside_it_and_both_fingerpr
         seconds, share = rows[name]
         assert float(seconds) > 0 and 0 < float(share.rstrip("x")) < 2
     assert float(rows["fingerprints COPY, text (hex)"][0]) > 0 and float(rows["fingerprints COPY, binary"][0]) > 0
+
+
+def test_change_writes_prints_both_writes_with_the_foreign_key_and_without_and_their_ratio(db_url):
+    command = [sys.executable, str(BENCHMARKS / "change_writes.py"), "--db", db_url, "--rows", "3000", "--repeat", "1"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    lines = out.splitlines()
+    assert lines[0] == "3,000 changes, median of 1"
+    rows = {line[:30].strip(): line[30:].split() for line in lines[2:]}
+    assert set(rows) == {"insert", "move to another publication"}
+    for keyed, plain, ratio in rows.values():
+        assert float(keyed) > 0 and float(plain) > 0 and ratio.endswith("x") and float(ratio[:-1]) > 0
