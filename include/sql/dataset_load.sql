@@ -192,10 +192,10 @@ SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated), (SELECT 
 -- a, b and c from their changes. Of every other key, b is the reference's: the previous publication's
 -- (b = a: the next one's a -> c is b -> c and stays), or the next one's (b = c: the next one's a -> c is
 -- this one's a -> b and becomes its own, below; without a previous publication there is none).
--- Each key carries its date's neighbours (load_order's), so that its changes are placed without a join
+-- Each key carries its date's neighbours (load_order's), so that the steps below place it without a join
 -- the planner would misjudge (a nested loop over every date and key: 0.3 s a load in a backfill).
 CREATE TEMPORARY TABLE load_keys ON COMMIT DROP AS
-SELECT k.*, o.prev_at, o.prev_ident, o.next_id, o.next_at, o.next_ident
+SELECT k.*, o.prev_id, o.prev_at, o.prev_ident, o.next_id, o.next_at, o.next_ident
   FROM (SELECT DISTINCT {key} FROM (
             SELECT {key:c.} FROM load_changed c JOIN load_order o ON o.date = c.date WHERE o.next_id IS NOT NULL
             UNION ALL
@@ -237,14 +237,13 @@ SELECT s.*,
                -- this publication's: its row when it differs from the reference, else none (it dropped the key)
                v.changed AS b_present,
                {b_values}
-          FROM (SELECT {key:k.}, o.prev_id, o.next_id,
+          FROM (SELECT {key:k.}, k.prev_id, k.next_id,
                        c.date IS NOT NULL AS changed, {values:c.new_=changed_},
                        t.date IS NOT NULL AS in_table, {values:t.=table_},
                        {state_at_prev},
                        {state_at_next},
                        p.x_change, {values:p.x_old_=x_old_}, {values:p.x_new_=x_new_}
                   FROM load_keys k
-                  JOIN load_order o ON o.date = k.date
                   LEFT JOIN load_picks p ON ({key:p.}) = ({key:k.})
                   LEFT JOIN load_changed c ON ({key:c.}) = ({key:k.})
                   LEFT JOIN {table} t ON ({key:t.}) = ({key:k.})

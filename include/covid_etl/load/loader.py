@@ -233,6 +233,8 @@ class _FileLoad:
         if self._first_for_scope():
             return self._first()
         references = self._references()
+        if references.ref:  # a backfill's publication: some dates are compared with other publications
+            self.changed_between = "changed_between_references"
         self._temporary_tables()
         if compare and self.by_day and references.covered:
             self.cursor.execute("SAVEPOINT compare")
@@ -343,8 +345,7 @@ class _FileLoad:
 
     def _take_references(self, references: _References) -> None:
         """For the dates with a later publication loaded (a backfill's publication): their references into
-        load_refs, the keys a later publication changed, as the references had them, into load_reference, and
-        the rows sent compared with those."""
+        load_refs, and the keys a later publication changed, as the references had them, into load_reference."""
         if not references.ref:
             return
         self.cursor.execute(
@@ -355,7 +356,6 @@ class _FileLoad:
             ([date.fromisoformat(day) for day in references.ref], list(references.ref.values())),
         )
         self._execute("reference")
-        self.changed_between = "changed_between_references"
 
     def _whole(self, references: _References) -> LoadResult:
         """Send every row; the database compares them with their references."""
