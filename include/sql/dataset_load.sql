@@ -35,13 +35,14 @@ ANALYZE load_reference;
 
 -- name: changed_between
 -- The rows sent for the dates from first to last that differ from the table (existed: the table has the
--- key). A few days' rows are looked up by index; when every row was sent (and incoming analyzed first),
--- the table is read whole.
+-- key), read from incoming's page from_page on (a batch's pages: incoming has no index to keep). A few
+-- days' rows are looked up by index; when every row was sent (and incoming analyzed first), the table is
+-- read whole.
 INSERT INTO load_changed
 SELECT {key:i.}, {values:i.=new_}, {values:t.=old_}, t.date IS NOT NULL AS existed, i.keycrc
   FROM incoming i
   LEFT JOIN {table} t ON ({key:t.}) = ({key:i.})
- WHERE i.date BETWEEN %(first)s AND %(last)s
+ WHERE i.ctid >= %(from_page)s::tid AND i.date BETWEEN %(first)s AND %(last)s
    AND (t.date IS NULL OR ({values:t.}) IS DISTINCT FROM ({values:i.}));
 
 -- name: changed_between_references
@@ -53,7 +54,7 @@ SELECT {key:i.}, {values:i.=new_}, {reference_old_values}, {reference_present} A
   LEFT JOIN load_refs f ON f.date = i.date AND f.ref_empty
   LEFT JOIN {table} t ON ({key:t.}) = ({key:i.}) AND f.date IS NULL
   LEFT JOIN load_reference r ON ({key:r.}) = ({key:i.}) AND r.date BETWEEN %(first)s AND %(last)s
- WHERE i.date BETWEEN %(first)s AND %(last)s
+ WHERE i.ctid >= %(from_page)s::tid AND i.date BETWEEN %(first)s AND %(last)s
    AND (NOT {reference_present} OR ({reference_values}) IS DISTINCT FROM ({values:i.}));
 
 -- name: sent_analyzed

@@ -302,6 +302,41 @@ def test_a_malformed_line_in_a_revision_is_rejected_and_the_table_keeps_the_load
     assert query(db_url, "SELECT count(*) FROM dataset_publications") == [(1,)]
 
 
+def _twice_new(text: str) -> str:
+    """A key the table lacks, given on two lines in a row (both sent: no fingerprint has them)."""
+    line = next(line for line in text.split("\n") if line.startswith("2020-03-03,Ohio,"))
+    twice = line.replace("Ohio", "Atlantis")
+    return text.replace(line, f"{line}\n{twice}\n{twice}", 1)
+
+
+def _twice_far_apart(text: str) -> str:
+    """A key the table has, given again lines away (one of them in an unchanged chunk, not sent)."""
+    return text.replace("2020-03-03,Ohio,", "2020-03-03,Alabama,", 1)
+
+
+@pytest.mark.parametrize("connect", DRIVERS)
+@pytest.mark.parametrize(
+    ("state", "repeat"),
+    [
+        pytest.param("Atlantis", _twice_new, id="a-new-key-in-the-lines-sent"),
+        pytest.param("Alabama", _twice_far_apart, id="a-loaded-key-once-sent-once-unchanged"),
+    ],
+)
+def test_a_key_given_twice_in_a_compared_publication_is_rejected_naming_both_lines(
+    connect, db_url, stage, state, repeat
+):
+    text = fixture_bytes(STATES_FILE).decode()
+    load(connect, db_url, STATES, [stage("v1.csv", text.encode(), at=T1)])
+    table = stored(db_url, STATES)
+    bad = repeat(text)
+    first, second = (n for n, line in enumerate(bad.split("\n"), 1) if line.startswith(f"2020-03-03,{state},"))
+    with pytest.raises(InvalidSourceError, match=f"date, state already given on line {first}") as caught:
+        load(connect, db_url, STATES, [stage("v2.csv", bad.encode(), at=T2)], "r2")
+    assert caught.value.line == second
+    assert stored(db_url, STATES) == table
+    assert query(db_url, "SELECT count(*) FROM dataset_publications") == [(1,)]
+
+
 @pytest.mark.parametrize(
     ("header", "line"),
     [

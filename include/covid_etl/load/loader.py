@@ -63,6 +63,8 @@ SEND_BATCH = 256 * 1024
 # the table's rows of its dates, rather than meanwhile by a lookup per row sent: the bench's 1% revision sends
 # 12% and gains from the lookups, a backfill's older publications send more and lose (ADR 0009).
 DENSE = 0.25
+# The first tuple of incoming (changed_between compares the rows sent from there on): all of them.
+_ALL_PAGES = "(0,0)"
 # PostgreSQL's binary values: a date as days since 2000-01-01, integer, bigint.
 _POSTGRES_EPOCH = date(2000, 1, 1).toordinal()
 _DATE = _INT = struct.Struct("!i")
@@ -327,7 +329,7 @@ class _FileLoad:
                 meanwhile.then(partial(self._send_changed, batch, "" if dense_from else first, last))
         self._execute("sent_analyzed")
         if dense_from:  # the plan reads the table's rows of those dates
-            self._execute(self.changed_between, {"first": dense_from, "last": "infinity"})
+            self._execute(self.changed_between, {"first": dense_from, "last": "infinity", "from_page": _ALL_PAGES})
         self._execute("changed_analyzed")
         self._copy_days(file_pass.days)
         self._check_days(file_pass)
@@ -339,9 +341,12 @@ class _FileLoad:
     def _send_changed(self, lines: list[bytes], first: str, last: str) -> None:
         """COPY lines of the days ``first`` to ``last`` into incoming, and keep those that differ from the table
         (when ``first`` is given: else they are compared later)."""
+        # The batch's rows lie on the pages COPY adds, and maybe on the last one before (it had room left).
+        self.cursor.execute("SELECT pg_relation_size('incoming') / current_setting('block_size')::integer")
+        pages = self.cursor.fetchone()[0]
         copy_in(self.cursor, "incoming", (*self.layout.header, "keycrc"), lines)
         if first:
-            self._execute(self.changed_between, {"first": first, "last": last})
+            self._execute(self.changed_between, {"first": first, "last": last, "from_page": f"({max(pages - 1, 0)},0)"})
 
     def _take_references(self, references: _References) -> None:
         """For the dates with a later publication loaded (a backfill's publication): their references into
@@ -360,6 +365,7 @@ class _FileLoad:
     def _whole(self, references: _References) -> LoadResult:
         """Send every row; the database compares them with their references."""
         self.cursor.execute("TRUNCATE incoming, load_days, day_keys, load_refs")
+        self.cursor.execute(f"ALTER TABLE incoming ADD PRIMARY KEY ({', '.join(self.dataset.key)})")
         self._execute("changed_table")
         self._take_references(references)
         file_pass = self._pass()
@@ -377,7 +383,7 @@ class _FileLoad:
         )
         self._execute("place")
         self._execute("sent_analyzed")  # the plan of the comparison reads the table whole
-        self._execute(self.changed_between, {"first": "-infinity", "last": "infinity"})
+        self._execute(self.changed_between, {"first": "-infinity", "last": "infinity", "from_page": _ALL_PAGES})
         self._execute("changed_analyzed")
         result = self._apply()
         if isinstance(file_pass, FilePass):
@@ -476,7 +482,10 @@ class _FileLoad:
         }
         key_columns = ", ".join(f"{name} {types[name]}" for name in self.dataset.key)
         self.cursor.execute(
-            f"CREATE TEMPORARY TABLE incoming (LIKE {table}, keycrc bigint, PRIMARY KEY ({key})) ON COMMIT DROP"
+            # No key to maintain (a third of the COPY's time): the comparison finds a batch by its pages, and
+            # a key given twice is found in the day's new lines, by its key sum or by the table's own key.
+            # The whole path, which has no key sums, adds it.
+            f"CREATE TEMPORARY TABLE incoming (LIKE {table}, keycrc bigint) ON COMMIT DROP"
         )
         self.cursor.execute(
             "CREATE TEMPORARY TABLE load_days (date date PRIMARY KEY, rows integer NOT NULL,"
