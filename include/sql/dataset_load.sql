@@ -35,27 +35,34 @@ ANALYZE load_reference;
 
 -- name: changed_between
 -- The rows sent for the dates from first to last that differ from the table (existed: the table has the
--- key), read from incoming's page from_page on (a batch's pages: incoming has no index to keep). A few
--- days' rows are looked up by index; when every row was sent (and incoming analyzed first), the table is
--- read whole.
-INSERT INTO load_changed
-SELECT {key:i.}, {values:i.=new_}, {values:t.=old_}, t.date IS NOT NULL AS existed, i.keycrc
-  FROM incoming i
-  LEFT JOIN {table} t ON ({key:t.}) = ({key:i.})
- WHERE i.ctid >= %(from_page)s::tid AND i.date BETWEEN %(first)s AND %(last)s
-   AND (t.date IS NULL OR ({values:t.}) IS DISTINCT FROM ({values:i.}));
+-- key), read from incoming's page from_page on: incoming has no index to keep, and the pages it has now,
+-- returned, are where the next batch's rows begin (the last of them may have room for some). A few days'
+-- rows are looked up by index; when every row was sent (and incoming analyzed first), the table is read
+-- whole.
+WITH changed AS (
+    INSERT INTO load_changed
+    SELECT {key:i.}, {values:i.=new_}, {values:t.=old_}, t.date IS NOT NULL AS existed, i.keycrc
+      FROM incoming i
+      LEFT JOIN {table} t ON ({key:t.}) = ({key:i.})
+     WHERE i.ctid >= %(from_page)s::tid AND i.date BETWEEN %(first)s AND %(last)s
+       AND (t.date IS NULL OR ({values:t.}) IS DISTINCT FROM ({values:i.}))
+)
+SELECT pg_relation_size('incoming') / current_setting('block_size')::integer;
 
 -- name: changed_between_references
 -- The same, compared with their references where load_refs has any (a backfill's publication): a key of
 -- load_reference as it has it, any other as the table has it (none on a date its reference had no rows of).
-INSERT INTO load_changed
-SELECT {key:i.}, {values:i.=new_}, {reference_old_values}, {reference_present} AS existed, i.keycrc
-  FROM incoming i
-  LEFT JOIN load_refs f ON f.date = i.date AND f.ref_empty
-  LEFT JOIN {table} t ON ({key:t.}) = ({key:i.}) AND f.date IS NULL
-  LEFT JOIN load_reference r ON ({key:r.}) = ({key:i.}) AND r.date BETWEEN %(first)s AND %(last)s
- WHERE i.ctid >= %(from_page)s::tid AND i.date BETWEEN %(first)s AND %(last)s
-   AND (NOT {reference_present} OR ({reference_values}) IS DISTINCT FROM ({values:i.}));
+WITH changed AS (
+    INSERT INTO load_changed
+    SELECT {key:i.}, {values:i.=new_}, {reference_old_values}, {reference_present} AS existed, i.keycrc
+      FROM incoming i
+      LEFT JOIN load_refs f ON f.date = i.date AND f.ref_empty
+      LEFT JOIN {table} t ON ({key:t.}) = ({key:i.}) AND f.date IS NULL
+      LEFT JOIN load_reference r ON ({key:r.}) = ({key:i.}) AND r.date BETWEEN %(first)s AND %(last)s
+     WHERE i.ctid >= %(from_page)s::tid AND i.date BETWEEN %(first)s AND %(last)s
+       AND (NOT {reference_present} OR ({reference_values}) IS DISTINCT FROM ({values:i.}))
+)
+SELECT pg_relation_size('incoming') / current_setting('block_size')::integer;
 
 -- name: sent_analyzed
 -- The statistics of the rows sent, for the plans of the comparison of many rows and of the steps after.
@@ -142,7 +149,8 @@ SELECT {key:t.}, {values:t.=old_}
   JOIN load_days d ON d.date = t.date AND d.checked
  WHERE NOT EXISTS (SELECT 1 FROM load_reference r WHERE ({key:r.}) = ({key:t.}))
    AND NOT EXISTS (SELECT 1 FROM load_refs f WHERE f.date = t.date AND f.ref_empty)
-   AND NOT EXISTS (SELECT 1 FROM incoming i WHERE ({key:i.}) = ({key:t.}))
+   AND NOT EXISTS (SELECT 1 FROM incoming i JOIN load_days c ON c.date = i.date AND c.checked
+                    WHERE ({key:i.}) = ({key:t.}))
    AND NOT EXISTS (SELECT 1 FROM day_keys k WHERE ({key:k.}) = ({key:t.}));
 INSERT INTO load_gone
 SELECT {key:r.}, {values:r.}
@@ -150,7 +158,8 @@ SELECT {key:r.}, {values:r.}
   JOIN load_order o ON o.date = r.date
   JOIN load_days d ON d.date = r.date AND d.checked
  WHERE r.present
-   AND NOT EXISTS (SELECT 1 FROM incoming i WHERE ({key:i.}) = ({key:r.}))
+   AND NOT EXISTS (SELECT 1 FROM incoming i JOIN load_days c ON c.date = i.date AND c.checked
+                    WHERE ({key:i.}) = ({key:r.}))
    AND NOT EXISTS (SELECT 1 FROM day_keys k WHERE ({key:k.}) = ({key:r.}));
 
 -- name: newest

@@ -229,6 +229,8 @@ class _FileLoad:
         self.by_day = self.layout.by_day and checker.key_prefix_fields is not None
         # The comparison of the rows sent: with the table, or with references other than the table too.
         self.changed_between = "changed_between"
+        # The page of incoming from which the next batch's rows lie (changed_between).
+        self.pages_compared = 0
 
     def run(self, *, compare: bool) -> LoadResult:
         _drop_temporary_tables(self.cursor)
@@ -341,12 +343,13 @@ class _FileLoad:
     def _send_changed(self, lines: list[bytes], first: str, last: str) -> None:
         """COPY lines of the days ``first`` to ``last`` into incoming, and keep those that differ from the table
         (when ``first`` is given: else they are compared later)."""
-        # The batch's rows lie on the pages COPY adds, and maybe on the last one before (it had room left).
-        self.cursor.execute("SELECT pg_relation_size('incoming') / current_setting('block_size')::integer")
-        pages = self.cursor.fetchone()[0]
         copy_in(self.cursor, "incoming", (*self.layout.header, "keycrc"), lines)
         if first:
-            self._execute(self.changed_between, {"first": first, "last": last, "from_page": f"({max(pages - 1, 0)},0)"})
+            # The batch's rows lie on the pages its COPY added, and maybe on the last one before (it had room).
+            self._execute(
+                self.changed_between, {"first": first, "last": last, "from_page": f"({self.pages_compared},0)"}
+            )
+            self.pages_compared = max(self.cursor.fetchone()[0] - 1, 0)
 
     def _take_references(self, references: _References) -> None:
         """For the dates with a later publication loaded (a backfill's publication): their references into
@@ -552,7 +555,8 @@ class _FileLoad:
         for statement in self.sql[section]:
             began = time.perf_counter()
             self.cursor.execute(statement, parameters if "%(" in statement else None)
-            log.debug("%s: %s in %.3f s", self.dataset.name, statement.split("\n")[0][:60], time.perf_counter() - began)
+            first_line = statement.split("\n")[0][:60]
+            log.debug("%s: %s: %s in %.3f s", self.dataset.name, section, first_line, time.perf_counter() - began)
 
     def _write_prints(self, days: list[DayRecord], references: _References) -> None:
         """Record the publication's fingerprints where its days differ from those it inherits (the latest
