@@ -22,12 +22,32 @@ ALTER TABLE {table} SET (fillfactor = 90);
 
 CREATE TABLE IF NOT EXISTS {table}_changes (
     {key:/defs},
-    publication integer NOT NULL REFERENCES dataset_publications (id),
+    publication integer NOT NULL,
     change      char(1) NOT NULL CHECK (change IN ('+', '~', '-')),
     {values:old_/defs},
     {values:new_/defs},
     PRIMARY KEY ({key}, publication)
 );
+-- Every change names a loaded publication: each statement's changes are checked at once, and a publication
+-- the history names cannot be deleted (schema.sql, ADR 0009). A foreign key checked each change on its
+-- own: its place, from an earlier version, is taken by the triggers.
+ALTER TABLE {table}_changes DROP CONSTRAINT IF EXISTS {table}_changes_publication_fkey;
+-- (Two triggers: PostgreSQL gives transition tables to triggers of one event only.)
+CREATE OR REPLACE TRIGGER {table}_changes_inserted
+    AFTER INSERT ON {table}_changes
+    REFERENCING NEW TABLE AS written
+    FOR EACH STATEMENT
+    EXECUTE FUNCTION covid_etl_publications_exist();
+CREATE OR REPLACE TRIGGER {table}_changes_updated
+    AFTER UPDATE ON {table}_changes
+    REFERENCING NEW TABLE AS written
+    FOR EACH STATEMENT
+    EXECUTE FUNCTION covid_etl_publications_exist();
+CREATE OR REPLACE TRIGGER {table}_changes_named
+    AFTER DELETE ON dataset_publications
+    REFERENCING OLD TABLE AS removed
+    FOR EACH STATEMENT
+    EXECUTE FUNCTION covid_etl_publications_unnamed('{table}_changes');
 {lookup_indexes}
 -- A statement that changes the table outside a load (a hand edit) voids the fingerprints the next load
 -- would otherwise compare with: the loader sets covid_etl.loading for its own statements.

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from covid_etl.sources.specs import COUNTIES, STATES
@@ -297,3 +298,38 @@ def test_a_yearly_file_holding_another_years_date_is_rejected_naming_the_line(db
                   part="us-counties-2021.csv")  # fmt: skip
     assert raised.value.value == "2020-12-31"
     assert table_rows(db_url, COUNTIES) == []
+
+
+@pytest.mark.parametrize(
+    ("statement", "problem"),
+    [
+        pytest.param(
+            # (its fingerprints first: their own foreign key would refuse before)
+            "DELETE FROM dataset_fingerprinted; DELETE FROM dataset_fingerprints;"
+            " DELETE FROM dataset_publications WHERE commit = 'states-newer'",
+            r"publication \d+ is named by covid_us_state_daily_changes: it cannot be deleted",
+            id="deleting-a-publication-the-history-names",
+        ),
+        pytest.param(
+            "INSERT INTO covid_us_state_daily_changes (date, state, publication, change, new_fips, new_cases,"
+            " new_deaths) VALUES ('2020-03-01', 'Atlantis', 999, '+', '99', 1, 0)",
+            "covid_us_state_daily_changes names publications that dataset_publications lacks: 999",
+            id="writing-a-change-of-no-publication",
+        ),
+        pytest.param(
+            "UPDATE covid_us_state_daily_changes SET publication = 999",
+            "covid_us_state_daily_changes names publications that dataset_publications lacks: 999",
+            id="moving-changes-to-no-publication",
+        ),
+    ],
+)
+def test_the_history_names_only_loaded_publications_and_none_it_names_can_be_deleted(
+    db_url, tmp_path, statement, problem
+):
+    load_vintages(db_url, STATES, STATE_VINTAGES, ("older", "newer"), tmp_path)
+    before = changes(db_url, STATES)
+    assert before  # the newer vintage's changes name it
+    with pytest.raises(psycopg.errors.ForeignKeyViolation, match=problem):
+        with psycopg.connect(db_url) as conn:
+            conn.execute(statement)
+    assert changes(db_url, STATES) == before
