@@ -9,12 +9,14 @@ falls back to comparing every row.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
 
 from covid_etl.errors import InvalidSourceError
+from covid_etl.load.loader import PRINTS_BATCH
 from covid_etl.sources.specs import COUNTIES, STATES
 from loads import as_of_rows, expected_rows, fixture_file, load_file, query, table_rows
 from support import fixture_text
@@ -124,6 +126,31 @@ def test_a_publication_records_only_the_days_it_changed_and_the_days_it_emptied(
     older_days, newer_days = (lines_by_day(text) for text in (older_text, newer_text))
     changed = {day for day in newer_days if older_days.get(day) != newer_days[day]}
     assert per_commit == {"v1": len(older_days), "v2": len(changed)} and 0 < len(changed) < len(newer_days)
+
+
+def test_a_publication_of_more_days_than_are_written_at_once_records_each_day_it_changed(db_url, tmp_path):
+    days = [date(2020, 3, 1) + timedelta(days=n) for n in range(PRINTS_BATCH * 2 + 10)]  # three writes
+
+    def states_file(name: str, revised: bool) -> Path:
+        lines = ["date,state,fips,cases,deaths"]
+        for n, day in enumerate(days):
+            lines += [f"{day},Ohio,39,{n + (revised and n % 2 == 0)},0", f"{day},Utah,49,{n},0"]
+        (path := tmp_path / name).write_text("\n".join(lines) + "\n")
+        return path
+
+    first, revised = states_file("v1.csv", False), states_file("v2.csv", True)
+    at = datetime(2021, 1, 1, tzinfo=UTC)
+    load_file(db_url, "states", first, at=at, commit="v1")
+    result = load_file(db_url, "states", revised, at=at + timedelta(days=1), commit="v2")
+    assert result.updated == len(days[::2])  # Ohio's count of every other day
+    recorded = query(
+        db_url,
+        "SELECT f.date FROM dataset_fingerprints f JOIN dataset_publications p ON p.id = f.publication"
+        " WHERE p.commit = 'v2' ORDER BY 1",
+    )
+    assert [day for (day,) in recorded] == days[::2]
+    again = load_file(db_url, "states", revised, at=at + timedelta(days=2), commit="v3")
+    assert again.sent == 0 and again.files["us-states.csv"].startswith("compared")
 
 
 def test_the_tables_fingerprints_of_an_earlier_version_are_dropped_and_the_next_load_compares_every_row(

@@ -65,6 +65,9 @@ SEND_BATCH = 256 * 1024
 DENSE = 0.25
 # The first tuple of incoming (changed_between compares the rows sent from there on): all of them.
 _ALL_PAGES = "(0,0)"
+# Days whose fingerprints the second thread writes at once while a compared file is read (a few hundred
+# kilobytes of records): a few statements a load.
+PRINTS_BATCH = 256
 # PostgreSQL's binary values: a date as days since 2000-01-01, integer, bigint.
 _POSTGRES_EPOCH = date(2000, 1, 1).toordinal()
 _DATE = _INT = struct.Struct("!i")
@@ -323,12 +326,18 @@ class _FileLoad:
         )
         self._execute("changed_table")
         dense_from = ""  # the first date of the batches only copied
+        printed = 0  # the days whose fingerprints are queued
         with _Meanwhile() as meanwhile:
             # The references' keys are gathered by the server while the first days are read here.
             meanwhile.then(partial(self._take_references, references))
             for first, last, batch, share in _batches_of_days(lines, lambda: file_pass.days[-1]):
                 dense_from = dense_from or (first if share > DENSE else "")
                 meanwhile.then(partial(self._send_changed, batch, "" if dense_from else first, last))
+                # The days' fingerprints too, a few hundred days at a time: written while the file is read.
+                if len(file_pass.days) - printed >= PRINTS_BATCH:
+                    meanwhile.then(partial(self._write_day_prints, file_pass.days[printed:], references))
+                    printed = len(file_pass.days)
+            meanwhile.then(partial(self._write_day_prints, file_pass.days[printed:], references))
         self._execute("sent_analyzed")
         if dense_from:  # the plan reads the table's rows of those dates
             self._execute(self.changed_between, {"first": dense_from, "last": "infinity", "from_page": _ALL_PAGES})
@@ -337,7 +346,7 @@ class _FileLoad:
         self._check_days(file_pass)
         self._execute("place")
         result = self._apply()
-        self._write_prints(file_pass.days, references)
+        self._finish_prints(file_pass.days, references)
         return self._result(result, file_pass, f"compared with fingerprints: {file_pass.sent} rows sent")
 
     def _send_changed(self, lines: list[bytes], first: str, last: str) -> None:
@@ -562,11 +571,26 @@ class _FileLoad:
         """Record the publication's fingerprints where its days differ from those it inherits (the latest
         publication's before it): a day it lacks, as gone; then mark it fingerprinted. A next publication
         that inherited the same records first gets its own copy of them."""
-        name, publication = self.dataset.name, self.publication_id
-        printed = {day.date: day for day in days if day.rows}
-        inherited = references.inherited
-        written = [day for day in printed.values() if inherited.get(day.date, (None, None))[1] != day.print.digest]
+        self._write_day_prints(days, references)
+        self._finish_prints(days, references)
+
+    def _finish_prints(self, days: list[DayRecord], references: _References) -> None:
+        """Record the days the publication lacks, of those it inherits, as gone; mark it fingerprinted (its
+        days' records written already)."""
+        printed, inherited = {day.date for day in days if day.rows}, references.inherited
         emptied = [day for day, (_, digest) in inherited.items() if digest is not None and day not in printed]
+        self._write_day_prints([], references, emptied=emptied)
+        self.cursor.execute(
+            "INSERT INTO dataset_fingerprinted (dataset, publication) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            (self.dataset.name, self.publication_id),
+        )
+
+    def _write_day_prints(self, days: list[DayRecord], references: _References, *, emptied: list[str] = ()) -> None:
+        """Record the fingerprints of ``days`` that differ from those the publication inherits, and the
+        ``emptied`` days as gone."""
+        name, publication = self.dataset.name, self.publication_id
+        inherited = references.inherited
+        written = [day for day in days if day.rows and inherited.get(day.date, (None, None))[1] != day.print.digest]
         # The next publication's records of those days as it has them now, before this one's come before them.
         copies = [
             (date.fromisoformat(day), references.next[day][0], inherited.get(day, (None, None))[0])
@@ -574,9 +598,9 @@ class _FileLoad:
             if day in references.next and not references.next[day][1]
         ]
         if copies:
-            days, nexts, sources = (list(column) for column in zip(*copies, strict=True))
+            dates, nexts, sources = (list(column) for column in zip(*copies, strict=True))
             self.cursor.execute(
-                read_sql("fingerprint_copies"), {"dataset": name, "day": days, "next": nexts, "source": sources}
+                read_sql("fingerprint_copies"), {"dataset": name, "day": dates, "next": nexts, "source": sources}
             )
         # COPY's binary format: no hex to write here nor to parse on the server (half the COPY's time).
         name_value, publication_value = name.encode(), _INT.pack(publication)
@@ -592,12 +616,9 @@ class _FileLoad:
             for d in written
         ]
         records += [record(day, 0, 0, b"", b"", b"") for day in emptied]
-        columns = ("dataset", "date", "publication", "rows", "keysum", "digest", "blocks", "chunks")
-        copy_in(self.cursor, "dataset_fingerprints", columns, records, binary=True)
-        self.cursor.execute(
-            "INSERT INTO dataset_fingerprinted (dataset, publication) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-            (name, publication),
-        )
+        if records:
+            columns = ("dataset", "date", "publication", "rows", "keysum", "digest", "blocks", "chunks")
+            copy_in(self.cursor, "dataset_fingerprints", columns, records, binary=True)
 
 
 @dataclass
