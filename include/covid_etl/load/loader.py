@@ -316,37 +316,31 @@ class _FileLoad:
 
         The lines go in batches of days, each copied and compared with the references (a lookup by key per
         row sent) from a thread of its own while the next is read here: the server and Python each busy on
-        a core. A batch that sends more than DENSE of its days' rows is only copied, and compared at the end
-        with the others like it, a run of consecutive batches in one statement that reads the table's rows
-        of their dates: cheaper than a lookup per row.
+        a core. Once a batch sends more than DENSE of its days' rows, the rest is only copied, and compared
+        at the end in one statement that reads the table's rows of those dates: cheaper than a lookup per
+        row.
         """
         file_pass = FilePass(self.checker, Fingerprinter(self.layout.signature()), self.scope)
         lines = self._progress(
             file_pass.compare(cut_days(self.stream, first_line=2, offset=self.start), references.prints)
         )
         self._execute("changed_table")
-        dense: list[list[str]] = []  # the first and last dates of each run of batches only copied
+        dense_from = ""  # the first date of the batches only copied
         printed = 0  # the days whose fingerprints are queued
         with _Meanwhile() as meanwhile:
             # The references' keys are gathered by the server while the first days are read here.
             meanwhile.then(partial(self._take_references, references))
-            after_dense = False
             for first, last, batch, share in _batches_of_days(lines, lambda: file_pass.days[-1]):
-                if share > DENSE:
-                    if after_dense:
-                        dense[-1][1] = last
-                    else:
-                        dense.append([first, last])
-                after_dense = share > DENSE
-                meanwhile.then(partial(self._send_changed, batch, "" if after_dense else first, last))
+                dense_from = dense_from or (first if share > DENSE else "")
+                meanwhile.then(partial(self._send_changed, batch, "" if dense_from else first, last))
                 # The days' fingerprints too, a few hundred days at a time: written while the file is read.
                 if len(file_pass.days) - printed >= PRINTS_BATCH:
                     meanwhile.then(partial(self._write_day_prints, file_pass.days[printed:], references))
                     printed = len(file_pass.days)
             meanwhile.then(partial(self._write_day_prints, file_pass.days[printed:], references))
         self._execute("sent_analyzed")
-        for first, last in dense:  # the plan reads the table's rows of those dates
-            self._execute(self.changed_between, {"first": first, "last": last, "from_page": _ALL_PAGES})
+        if dense_from:  # the plan reads the table's rows of those dates
+            self._execute(self.changed_between, {"first": dense_from, "last": "infinity", "from_page": _ALL_PAGES})
         self._execute("changed_analyzed")
         self._copy_days(file_pass.days)
         self._check_days(file_pass)
