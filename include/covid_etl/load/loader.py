@@ -585,7 +585,9 @@ class _FileLoad:
             (self.dataset.name, self.publication_id),
         )
 
-    def _write_day_prints(self, days: list[DayRecord], references: _References, *, emptied: list[str] = ()) -> None:
+    def _write_day_prints(
+        self, days: Sequence[DayRecord], references: _References, *, emptied: Sequence[str] = ()
+    ) -> None:
         """Record the fingerprints of ``days`` that differ from those the publication inherits, and the
         ``emptied`` days as gone."""
         name, publication = self.dataset.name, self.publication_id
