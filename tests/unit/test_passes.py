@@ -179,6 +179,31 @@ def test_comparing_a_revised_line_sends_only_the_lines_of_its_chunk():
     assert day.new_keysum == day.old_keysum  # the same keys
 
 
+@pytest.mark.parametrize(
+    "revised",
+    [
+        pytest.param((b"County 010,Ohio,39010,1010,", b"County 010,Ohio,39010,1011,"), id="plain-lines"),
+        pytest.param(
+            (b"2021-01-01,County 010,Ohio,39010,1010,", b'2021-01-01,"County 010",Ohio,39010,1011,'), id="quoted"
+        ),
+    ],
+)
+def test_comparing_a_day_revised_in_several_chunks_records_the_fingerprint_a_whole_pass_of_it_does(revised):
+    header = b"date,county,state,fips,cases,deaths\n"
+    old = big_day(b"2021-01-01")
+    new = old.replace(*revised).replace(b"County 190,Ohio,39190,1190,", b"County 190,Ohio,39190,1191,")
+    one_pass, sent = compare(new, loaded_prints(old, header=header, dataset=COUNTIES), header=header, dataset=COUNTIES)
+    sent = sent.splitlines()
+    assert (
+        b"2021-01-01,County 010,Ohio,39010,1011,10," + str(zlib.crc32(b"2021-01-01,County 010,Ohio")).encode() in sent
+    )
+    assert (
+        b"2021-01-01,County 190,Ohio,39190,1191,190," + str(zlib.crc32(b"2021-01-01,County 190,Ohio")).encode() in sent
+    )
+    assert len(sent) < 40  # two chunks' lines
+    assert one_pass.days[0].print == loaded_prints(new, header=header, dataset=COUNTIES)["2021-01-01"]
+
+
 def test_comparing_records_a_date_the_table_has_and_the_file_lacks_with_no_rows_within_the_scope_only():
     prints = loaded_prints(DAY_1 + DAY_2 + b"2020-03-03,Ohio,39,5,0\n")
     one_pass, _ = compare(DAY_1 + DAY_2, prints)
