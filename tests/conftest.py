@@ -6,7 +6,9 @@ module imports it: a private AIRFLOW_HOME with a SQLite metadata database, no ex
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,6 +21,9 @@ import pytest
 from support import BACKFILL_DAYS, BACKFILL_FROM, ROOT
 
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="covid-etl-airflow-"))
+# Each pytest process (every xdist worker too) makes its own: removed when the process ends, or every run
+# would leave its metadata databases and logs behind.
+atexit.register(shutil.rmtree, _AIRFLOW_HOME, ignore_errors=True)
 # The suite sets its own sources, database and retries: a developer's settings must not leak in.
 for _name in [name for name in os.environ if name.startswith(("COVID_ETL_", "AIRFLOW_CONN_", "AIRFLOW_VAR_"))]:
     del os.environ[_name]
