@@ -116,6 +116,17 @@ class Chromium:
                 self.process.wait()
         if getattr(self, "log", None):
             self.log.close()
+        self._remove_socket_folder()
+
+    def _remove_socket_folder(self) -> None:
+        """Remove the temporary folder Chromium keeps its singleton socket in, which a browser stopped by a
+        signal leaves in /tmp (one a run): the profile's SingletonSocket links to the socket in it."""
+        try:
+            folder = Path(os.readlink(self.profile / "SingletonSocket")).parent
+        except OSError:  # never started, or it removed its own
+            return
+        if folder.name.startswith("org.chromium.Chromium."):
+            shutil.rmtree(folder, ignore_errors=True)
 
     def send(self, method: str, timeout: float = 30, **params: Any) -> dict:
         """Call a CDP method and return its result (events received meanwhile are dropped)."""
