@@ -61,29 +61,6 @@ def airflow_environment(
     return env
 
 
-# Run in Airflow's environment: the summary report_run pushed for the run at the given logical date.
-READ_SUMMARY = """
-import json, sys
-from datetime import datetime
-from sqlalchemy import select
-from airflow.models.dagrun import DagRun
-from airflow.models.xcom import XComModel
-from airflow.utils.session import create_session
-
-with create_session() as session:
-    run = session.scalars(
-        select(DagRun).where(DagRun.dag_id == "covid_etl", DagRun.logical_date == datetime.fromisoformat(sys.argv[1]))
-    ).first()
-    row = run and session.scalars(
-        select(XComModel).where(
-            XComModel.dag_id == "covid_etl", XComModel.run_id == run.run_id,
-            XComModel.task_id == "report_run", XComModel.key == "summary",
-        )
-    ).first()
-    print(json.dumps({"run_id": run and run.run_id, "summary": row and XComModel.deserialize_value(row)}))
-"""
-
-
 def logical_date() -> datetime:
     """$COVID_ETL_LOGICAL_DATE at 00:00 UTC (a past day, as a backfill runs it), else now."""
     day = config.setting("COVID_ETL_LOGICAL_DATE")
@@ -125,10 +102,8 @@ def _reason(error: BaseException) -> str:
     return lines[0].rsplit(" failed: ", 1)[-1] if lines else type(error).__name__
 
 
-def run_summary(env: dict[str, str], at: datetime, local: Path = LOCAL) -> dict:
-    """What report_run concluded about this process's own run (by its logical date)."""
-    done = subprocess.run([sys.executable, "-c", READ_SUMMARY, at.isoformat()], env=env, capture_output=True, text=True)
-    found = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else {}
+def run_summary(found: dict, local: Path = LOCAL) -> dict:
+    """What report_run concluded about this process's own run, from what task_progress.py found of it."""
     if found.get("summary"):
         return found["summary"]
     return {
@@ -141,26 +116,37 @@ def run_summary(env: dict[str, str], at: datetime, local: Path = LOCAL) -> dict:
     }
 
 
-def run_dag(airflow: str, env: dict[str, str], at: datetime, log_file: Path) -> int:
+def run_dag(airflow: str, env: dict[str, str], at: datetime, log_file: Path) -> tuple[int, dict]:
     """`airflow dags test` for ``at``, its output in ``log_file``, a line on stdout as each task ends;
-    returns the command's exit status."""
+    returns the command's exit status, and the run's id and summary as task_progress.py found them once
+    the run had ended (empty if it found none)."""
+    summary_file = log_file.with_name(f"summary-{os.getpid()}.json")
+    summary_file.unlink(missing_ok=True)
     progress = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("task_progress.py")), config.DAG_ID, at.isoformat()],
+        [
+            sys.executable, str(Path(__file__).with_name("task_progress.py")), config.DAG_ID, at.isoformat(),
+            str(summary_file),
+        ],
         env=env,
         stdin=subprocess.PIPE,
-    )
+    )  # fmt: skip
     try:
         with log_file.open("w") as log:
             outcome = subprocess.run(
                 [airflow, "dags", "test", config.DAG_ID, at.isoformat()], env=env, stdout=log, stderr=subprocess.STDOUT
             )
     finally:
-        progress.stdin.close()  # its signal to report what is left and stop
+        progress.stdin.close()  # its signal to report what is left, write the summary and stop
         try:
             progress.wait(timeout=30)
         except subprocess.TimeoutExpired:
             progress.kill()
-    return outcome.returncode
+    try:
+        found = json.loads(summary_file.read_text())
+        summary_file.unlink()
+    except (OSError, ValueError):
+        found = {}
+    return outcome.returncode, found
 
 
 def _end_killed_runs(local: Path) -> None:
@@ -215,12 +201,12 @@ def _run_once(env: dict[str, str], at: datetime, local: Path, sns: LocalSns | No
     migrate(airflow, env)
     log_file = local / "last-run.log"
     print(f"Running `airflow dags test {config.DAG_ID} {at.isoformat()}` (log: {log_file}) ...", flush=True)
-    returncode = run_dag(airflow, env, at, log_file)
+    returncode, found = run_dag(airflow, env, at, log_file)
     if returncode != 0:
         print("".join(log_file.read_text(errors="replace").splitlines(keepends=True)[-30:]), flush=True)
     for message in sns.received() if sns else []:
         print("SNS: " + json.dumps(message), flush=True)
-    return returncode, run_summary(env, at, local)
+    return returncode, run_summary(found, local)
 
 
 def main(local: Path = LOCAL) -> int:

@@ -2,24 +2,34 @@
 it returned.
 
 `make run` starts it beside `airflow dags test`, in the same Airflow environment, and closes its stdin
-once the run has ended; it then reports what is left and exits. It polls the metadata database, where
-every task instance's state is recorded whoever set it: a listener would hear only the tasks that ran,
-not those the run skipped (a short circuit) or marked upstream_failed.
+once the run has ended; it then reports what is left, writes the run's summary (the XCom report_run
+pushed) as JSON to SUMMARY_FILE when given, and exits: `make run` needs no other Airflow process to read
+it. It polls the metadata database, where every task instance's state is recorded whoever set it: a
+listener would hear only the tasks that ran, not those the run skipped (a short circuit) or marked
+upstream_failed.
 
-    python scripts/task_progress.py DAG_ID LOGICAL_DATE
+    python scripts/task_progress.py DAG_ID LOGICAL_DATE [SUMMARY_FILE]
 """
 
 from __future__ import annotations
 
+import json
 import select
 import sys
+import time
+from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
+from typing import TypeVar
 
 # The whole numbers a task's return value may report, in the order they are shown.
 COUNT_KEYS = ("bytes", "rows", "days", "inserted", "updated", "unchanged", "stale", "deleted")
 # A task instance's try has ended in these states (up_for_retry: it will run again).
 ENDED = ("success", "failed", "skipped", "upstream_failed", "removed", "up_for_retry")
 POLL_SECONDS = 1.0
+T = TypeVar("T")
+# Tries of the last look once the run has ended, should SQLite still be busy with the run's last write.
+LAST_LOOK_TRIES = 10
 
 
 def counts(value: object) -> dict[str, int]:
@@ -77,22 +87,57 @@ def _ended(dag_id: str, logical_date: datetime, reported: set) -> list[str]:
     return lines
 
 
-def main(dag_id: str, logical_date: str) -> int:
+def _summary(dag_id: str, logical_date: datetime) -> dict:
+    """The run's id and the summary its report_run task pushed (None for either that does not exist)."""
+    from airflow.models.dagrun import DagRun
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select as sql
+
+    with create_session() as session:
+        run_id = session.scalar(sql(DagRun.run_id).where(DagRun.dag_id == dag_id, DagRun.logical_date == logical_date))
+        if run_id is None:
+            return {"run_id": None, "summary": None}
+        row = session.scalars(
+            sql(XComModel).where(
+                XComModel.dag_id == dag_id,
+                XComModel.run_id == run_id,
+                XComModel.task_id == "report_run",
+                XComModel.key == "summary",
+            )
+        ).first()
+        return {"run_id": run_id, "summary": row and XComModel.deserialize_value(row)}
+
+
+def _last_look(look: Callable[[], T]) -> T | None:
+    """``look()`` once the run has ended, tried again while SQLite is busy with the run's last write."""
+    from sqlalchemy.exc import OperationalError
+
+    for attempt in range(LAST_LOOK_TRIES):
+        try:
+            return look()
+        except OperationalError:
+            time.sleep(0.2 * (attempt + 1))
+    return None
+
+
+def main(dag_id: str, logical_date: str, summary_file: str | None = None) -> int:
     from sqlalchemy.exc import OperationalError
 
     at = datetime.fromisoformat(logical_date)
     reported: set = set()
-    finished = False
-    while not finished:
-        # The driver closes stdin when the run has ended: one more look, then stop.
-        readable, _, _ = select.select([sys.stdin], [], [], POLL_SECONDS)
-        finished = bool(readable) and sys.stdin.read() == ""
+    # The driver closes stdin when the run has ended: then one last look, and the summary.
+    while not select.select([sys.stdin], [], [], POLL_SECONDS)[0] or sys.stdin.read() != "":
         try:
             lines = _ended(dag_id, at, reported)
         except OperationalError:  # SQLite busy with the run's own write: the next poll sees it
             continue
         for line in lines:
             print(line, flush=True)
+    for line in _last_look(lambda: _ended(dag_id, at, reported)) or []:
+        print(line, flush=True)
+    if summary_file:
+        Path(summary_file).write_text(json.dumps(_last_look(lambda: _summary(dag_id, at)) or {}))
     return 0
 
 
