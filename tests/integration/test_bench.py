@@ -409,3 +409,21 @@ def test_change_writes_prints_both_writes_each_way_of_checking_and_the_ratios_to
         seconds, ratios = cells[0::3], cells[2::3]
         assert len(seconds) == 3 and all(float(value) > 0 for value in seconds) and ratios[-1] == "1.00x"
     assert query(db_url, "SELECT count(*) FROM dataset_publications") == [(0,)]  # its two were rolled back
+
+
+def test_line_hashes_prints_each_hash_beside_todays_digests_and_the_share_of_blocks_each_case_changes(small):
+    folder, _ = small
+    base, cases = folder / "base.csv", [folder / "base.csv", folder / "next_day.csv", folder / "revised.csv"]
+    command = [sys.executable, str(BENCHMARKS / "line_hashes.py"), "--base", str(base), "--repeat", "1"]
+    out = subprocess.run([*command, *(f"--case={case}" for case in cases)], capture_output=True, text=True, check=True)
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith(f"base.csv: {base.stat().st_size:,} bytes, ")
+    seconds = {line[:42].strip(): line[42:].split() for line in lines[1:6]}
+    assert set(seconds) == {
+        "cut into lines", "CRC-32 per line", "CRC-32 + Adler-32 per line", "keyed SHA-256 per line",
+        "today, about: SHA-256 per 512 bytes",
+    }  # fmt: skip
+    assert all(float(value) > 0 and unit == "s" for value, unit in seconds.values())
+    shares = {line.split(":")[0]: float(line.split(": ")[1].split("%")[0]) for line in lines[6:]}
+    assert shares["base.csv"] == 0.0  # a file against itself: no block differs
+    assert 0 < shares["next_day.csv"] < 100 and 0 < shares["revised.csv"] < 100
