@@ -8,7 +8,7 @@ a copy of the newest records of every date (as such a publication writes them), 
 newest publication (a daily load's) at each count in --publications, median of --repeat, two ways side by
 side: as the query is, walking the publications in their order and probing the fingerprints' key; and
 sorting each date's records by their publications' order, as it was before 2026-12-07. Everything it adds is
-rolled back.
+rolled back; vacuum the database before a run, since the records of one rolled back slow the sorted way.
 
     .venv/bin/python benchmarks/references_scaling.py --db postgresql://…/bench_db --publications 30,100,300
 """
@@ -70,7 +70,8 @@ def median_seconds(conn, query: str, parameters: dict, repeat: int) -> tuple[flo
     runs, rows = [], []
     for _ in range(repeat):
         start = time.perf_counter()
-        rows = conn.execute(query, parameters).fetchall()
+        # Planned each time, as a load's one execution is: psycopg would prepare it after five.
+        rows = conn.execute(query, parameters, prepare=False).fetchall()
         runs.append(time.perf_counter() - start)
     return statistics.median(runs), rows
 

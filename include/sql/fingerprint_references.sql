@@ -7,7 +7,7 @@
 -- Each publication and record is found by walking the publications in their order (an index) and probing
 -- the fingerprints' key: a few index lookups per date however many publications were loaded. (Sorting a
 -- date's records by their publications' order read all of them: at 330 daily publications that each
--- revised every date, 1.6-3.2 s a load against 0.05-0.15 s; benchmarks/references_scaling.py.)
+-- revised every date, 1.2 s a load against 0.04 s; benchmarks/references_scaling.py.)
 -- Parameters: %(dataset)s, %(publication)s (its id), %(first)s and %(last)s (its scope).
 WITH me AS (
     SELECT published_at, ident FROM dataset_publications WHERE id = %(publication)s
