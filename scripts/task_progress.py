@@ -49,17 +49,40 @@ def task_line(task_id: str, map_index: int, *, state: str, duration: float | Non
     return f"  {name:<28} {state:<15} {took:>8}  {shown}".rstrip()
 
 
+def _run_id(session, dag_id: str, logical_date: datetime) -> str | None:
+    """The id of the DAG's run at ``logical_date``, once it exists."""
+    from airflow.models.dagrun import DagRun
+    from sqlalchemy import select as sql
+
+    return session.scalar(sql(DagRun.run_id).where(DagRun.dag_id == dag_id, DagRun.logical_date == logical_date))
+
+
+def _xcom(session, dag_id: str, run_id: str, task_id: str, key: str, map_index: int = -1) -> object:
+    """The value a task instance pushed under ``key``; None when it pushed none."""
+    from airflow.models.xcom import XComModel
+    from sqlalchemy import select as sql
+
+    row = session.scalars(
+        sql(XComModel).where(
+            XComModel.dag_id == dag_id,
+            XComModel.run_id == run_id,
+            XComModel.task_id == task_id,
+            XComModel.map_index == map_index,
+            XComModel.key == key,
+        )
+    ).first()
+    return row and XComModel.deserialize_value(row)
+
+
 def _ended(dag_id: str, logical_date: datetime, reported: set) -> list[str]:
     """The lines of the task tries that ended since the last call (``reported`` remembers which were shown)."""
-    from airflow.models.dagrun import DagRun
     from airflow.models.taskinstance import TaskInstance as TI
-    from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
     from sqlalchemy import select as sql
 
     lines = []
     with create_session() as session:
-        run_id = session.scalar(sql(DagRun.run_id).where(DagRun.dag_id == dag_id, DagRun.logical_date == logical_date))
+        run_id = _run_id(session, dag_id, logical_date)
         if run_id is None:
             return lines
         tries = session.execute(
@@ -71,42 +94,18 @@ def _ended(dag_id: str, logical_date: datetime, reported: set) -> list[str]:
             if (task_id, map_index, try_number, state) in reported:
                 continue
             reported.add((task_id, map_index, try_number, state))
-            value = None
-            if state == "success":
-                row = session.scalars(
-                    sql(XComModel).where(
-                        XComModel.dag_id == dag_id,
-                        XComModel.run_id == run_id,
-                        XComModel.task_id == task_id,
-                        XComModel.map_index == map_index,
-                        XComModel.key == "return_value",
-                    )
-                ).first()
-                value = row and XComModel.deserialize_value(row)
+            value = _xcom(session, dag_id, run_id, task_id, "return_value", map_index) if state == "success" else None
             lines.append(task_line(task_id, map_index, state=str(state), duration=duration, value=value))
     return lines
 
 
 def _summary(dag_id: str, logical_date: datetime) -> dict:
     """The run's id and the summary its report_run task pushed (None for either that does not exist)."""
-    from airflow.models.dagrun import DagRun
-    from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
-    from sqlalchemy import select as sql
 
     with create_session() as session:
-        run_id = session.scalar(sql(DagRun.run_id).where(DagRun.dag_id == dag_id, DagRun.logical_date == logical_date))
-        if run_id is None:
-            return {"run_id": None, "summary": None}
-        row = session.scalars(
-            sql(XComModel).where(
-                XComModel.dag_id == dag_id,
-                XComModel.run_id == run_id,
-                XComModel.task_id == "report_run",
-                XComModel.key == "summary",
-            )
-        ).first()
-        return {"run_id": run_id, "summary": row and XComModel.deserialize_value(row)}
+        run_id = _run_id(session, dag_id, logical_date)
+        return {"run_id": run_id, "summary": run_id and _xcom(session, dag_id, run_id, "report_run", "summary")}
 
 
 def _last_look(look: Callable[[], T]) -> T | None:

@@ -201,12 +201,12 @@ class _NewLines:
         check_date(day.day, day.first_line, checker.blame, checker.date_field)
         # The fast check once over all of the day's new lines (a far publication's days have hundreds of new
         # chunks: a check per chunk cost twice as much); each chunk's rows are then its newlines.
-        data = b"".join(day.data[chunk.start : chunk.end] for chunk in chunks)
-        if data.startswith(day.day) and (prefixes := checker.clean_keys(data)) is not None:
+        clean = _clean_lines(b"".join(day.data[chunk.start : chunk.end] for chunk in chunks), day, checker)
+        if clean is not None:
+            lines, prefixes = clean
             if len(set(prefixes)) != len(prefixes):
                 raise _repeated(day, checker)
             crcs = list(map(zlib.crc32, prefixes))
-            lines = data.replace(b"\r\n", b"\n").split(b"\n")[:-1]
             summaries, first = {}, 0
             for chunk in chunks:
                 rows = day.data.count(b"\n", chunk.start, chunk.end)
@@ -223,11 +223,11 @@ class _NewLines:
         seen: set[bytes] = set()
         for chunk in chunks:
             data = day.data[chunk.start : chunk.end]
-            if data.startswith(day.day) and (prefixes := checker.clean_keys(data)) is not None:
-                lines = data.replace(b"\r\n", b"\n").split(b"\n")[:-1]
-            else:
+            clean = _clean_lines(data, day, checker)
+            if clean is None:
                 first_line = day.first_line + day.data.count(b"\n", 0, chunk.start)
-                lines, prefixes = _checked(data, first_line, day.day, checker)
+                clean = _checked(data, first_line, day.day, checker)
+            lines, prefixes = clean
             if len(seen) + len(prefixes) != len(seen.union(prefixes)):
                 raise _repeated(day, checker)
             seen.update(prefixes)
@@ -235,6 +235,14 @@ class _NewLines:
             copy += [b"%b,%d\n" % (line, crc) for line, crc in zip(lines, crcs, strict=True)]
             summaries[chunk.start] = Chunk(chunk.start, chunk.end, chunk.digest, len(crcs), sum(crcs))
         return cls(copy, summaries)
+
+
+def _clean_lines(data: bytes, day: Day, checker: Checker) -> tuple[list[bytes], list[bytes]] | None:
+    """Some of a day's lines as COPY lines and their key prefixes, when the fast check passes them all (each
+    a row of the day); None when it does not."""
+    if data.startswith(day.day) and (prefixes := checker.clean_keys(data)) is not None:
+        return data.replace(b"\r\n", b"\n").split(b"\n")[:-1], prefixes
+    return None
 
 
 def _repeated(day: Day, checker: Checker) -> InvalidSourceError:
