@@ -23,6 +23,7 @@ Each load's time is split by benchmarks/methods/profiling.py (the loader is not 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import shutil
@@ -156,8 +157,12 @@ def before(db_url: str, case: str, path: Path, base: Path | None) -> None:
 
 
 def after(db_url: str, case: str, path: Path) -> dict:
-    """The history the load wrote (changes by kind, for its publication); staged copies removed."""
-    shutil.rmtree(staged_previous(db_url).parent, ignore_errors=True)
+    """The history the load wrote (changes by kind, for its publication); staged copies removed, and their
+    common folder once no run has any there."""
+    folder = staged_previous(db_url).parent
+    shutil.rmtree(folder, ignore_errors=True)
+    with contextlib.suppress(OSError):  # another run's copy is still there
+        folder.parent.rmdir()
     with psycopg.connect(db_url) as conn:
         rows = conn.execute(
             f"SELECT e.change, count(*) FROM {TABLE}_changes e JOIN dataset_publications p ON p.id = e.publication"

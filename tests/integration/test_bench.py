@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -165,6 +166,8 @@ def test_ours_loads_the_next_publication_onto_its_base_and_records_what_it_chang
     assert table_rows(db_url) == as_table_rows(folder / f"{file}.csv")
     if case.startswith("next_day"):
         assert result["deleted"] == 5 and not common.keys_present(psycopg.connect(db_url), manifest.next_day_deleted)
+    # The previous publication's staged copy (next_day's) is removed, and its folder in the temporary directory.
+    assert not (Path(tempfile.gettempdir()) / "bench-staging").exists()
 
 
 def test_ours_skip_finds_the_loaded_commit_and_loads_nothing(small, db_url):
