@@ -55,40 +55,20 @@ def column_definitions(dataset: Dataset) -> str:
     return ",\n    ".join(definitions)
 
 
-def _value_at(prefix: str, latest: str, earliest: str, values: tuple[str, ...]) -> str:
-    """A key's presence and values at a publication, from its latest change at or before it (``latest``),
-    else its earliest change after it (``earliest``), else the table's row ``t`` (see dataset_load.sql):
-    the picks of load_picks ``p``."""
+def _state_at(prefix: str, *, at_next: bool, values: tuple[str, ...]) -> str:
+    """A key's presence and values at the previous publication, or at the next one (``at_next``), in
+    dataset_load.sql's older: the next one's change of the key ``x`` says them where there is one and the
+    reference is the other neighbour; else they are the reference's (``k.r_``)."""
+    taken = "NOT k.ref_is_next" if at_next else "k.ref_is_next"
+    side, absent = ("new", "-") if at_next else ("old", "+")
 
-    def case(at_latest: str, at_earliest: str, in_table: str) -> str:
-        return (
-            f"CASE WHEN p.{latest}_change IS NOT NULL THEN {at_latest} "
-            f"WHEN p.{earliest}_change IS NOT NULL THEN {at_earliest} ELSE {in_table} END"
-        )
+    def case(from_change: str, from_reference: str) -> str:
+        return f"CASE WHEN {taken} AND x.change IS NOT NULL THEN {from_change} ELSE {from_reference} END"
 
-    present = case(f"p.{latest}_change <> '-'", f"p.{earliest}_change <> '+'", "t.date IS NOT NULL")
+    present = case(f"x.change <> '{absent}'", "k.r_present")
     cases = [f"{present} AS {prefix}_present"]
-    cases += [f"{case(f'p.{latest}_new_{v}', f'p.{earliest}_old_{v}', f't.{v}')} AS {prefix}_{v}" for v in values]
-    return ",\n       ".join(cases)
-
-
-# The changes load_picks picks per key (dataset_load.sql): where it lies in the key's changes, and
-# which of its values say the key's state.
-_PICKS = (
-    ("a_le", "place = before_prev", ("new",)),
-    ("a_gt", "place = before_prev + 1 AND NOT by_prev", ("old",)),
-    ("c_le", "place = before_next", ("new",)),
-    ("c_gt", "place = before_next + 1 AND NOT by_next", ("old",)),
-    ("x", "of_next", ("old", "new")),
-)
-
-
-def _picks(values: tuple[str, ...]) -> str:
-    columns = []
-    for name, where, kinds in _PICKS:
-        columns.append(f"max(change) FILTER (WHERE {where}) AS {name}_change")
-        columns += [f"max({kind}_{v}) FILTER (WHERE {where}) AS {name}_{kind}_{v}" for kind in kinds for v in values]
-    return ",\n       ".join(columns)
+    cases += [f"{case(f'x.{side}_{v}', f'k.r_{v}')} AS {prefix}_{v}" for v in values]
+    return ",\n               ".join(cases)
 
 
 def _snippets(dataset: Dataset) -> dict[str, str]:
@@ -108,7 +88,6 @@ def _snippets(dataset: Dataset) -> dict[str, str]:
         "null_values": ", ".join("NULL" for _ in values),
         "set_new_values": ", ".join(f"{v} = c.new_{v}" for v in values),
         "revised_values": ", ".join(f"e.old_{v}, e.new_{v}" for v in values),
-        "b_values": ",\n       ".join(f"CASE WHEN v.changed THEN v.changed_{v} END AS b_{v}" for v in values),
         # A key's reference (dataset_load.sql): load_reference's row r where it has one, else the table's t.
         "reference_present": "CASE WHEN r.date IS NULL THEN t.date IS NOT NULL ELSE r.present END",
         "reference_values": ", ".join(f"CASE WHEN r.date IS NULL THEN t.{v} ELSE r.{v} END" for v in values),
@@ -119,9 +98,8 @@ def _snippets(dataset: Dataset) -> dict[str, str]:
         "latest_values": ", ".join(
             ["last_value(e.change <> '-') OVER later", *(f"last_value(e.new_{v}) OVER later" for v in values)]
         ),
-        "picks": _picks(values),
-        "state_at_prev": _value_at("a", "a_le", "a_gt", values),
-        "state_at_next": _value_at("c", "c_le", "c_gt", values),
+        "state_at_prev": _state_at("a", at_next=False, values=values),
+        "state_at_next": _state_at("c", at_next=True, values=values),
     }
 
 

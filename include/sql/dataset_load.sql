@@ -198,44 +198,30 @@ SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated), (SELECT 
 -- name: older
 -- Dates a later publication was loaded for already: the table stays as it is. This publication records
 -- a -> b of each key, the next one b -> c, where a is the key's values at the previous publication, b in
--- this one and c at the next one. Its rows that differ from its reference and the keys it dropped take
--- a, b and c from their changes. Of every other key, b is the reference's: the previous publication's
+-- this one and c at the next one. Of every other key, b is the reference's: the previous publication's
 -- (b = a: the next one's a -> c is b -> c and stays), or the next one's (b = c: the next one's a -> c is
 -- this one's a -> b and becomes its own, below; without a previous publication there is none).
+-- Its rows that differ from its reference and the keys it dropped (load_changed, load_gone) carry b and
+-- the reference's values; no publication is loaded between the previous and the next one, so the other of
+-- a and c is the reference's too unless the next one changed the key: then its change says it (its new
+-- values are c, its old ones a). (A date with no reference recorded had no rows in any other publication:
+-- every key was absent at both.) One lookup of the next one's change per key, however many changes the
+-- key has, where its whole history used to be read and sorted (ADR 0009).
 -- Each key carries its date's neighbours (load_order's), so that the steps below place it without a join
 -- the planner would misjudge (a nested loop over every date and key: 0.3 s a load in a backfill).
 CREATE TEMPORARY TABLE load_keys ON COMMIT DROP AS
-SELECT k.*, o.prev_id, o.prev_at, o.prev_ident, o.next_id, o.next_at, o.next_ident
-  FROM (SELECT DISTINCT {key} FROM (
-            SELECT {key:c.} FROM load_changed c JOIN load_order o ON o.date = c.date WHERE o.next_id IS NOT NULL
-            UNION ALL
-            SELECT {key:g.} FROM load_gone g JOIN load_order o ON o.date = g.date WHERE o.next_id IS NOT NULL
-        ) keys) k
-  JOIN load_order o ON o.date = k.date;
+SELECT k.*, o.prev_id, o.next_id, coalesce((f.ref_at, f.ref_ident) = (o.next_at, o.next_ident), false) AS ref_is_next
+  FROM (SELECT {key:c.}, c.existed AS r_present, {values:c.old_=r_}, true AS b_present, {values:c.new_=b_}
+          FROM load_changed c
+        UNION ALL
+        SELECT {key:g.}, true, {values:g.old_}, false, {null_values}
+          FROM load_gone g) k
+  JOIN load_order o ON o.date = k.date AND o.next_id IS NOT NULL
+  LEFT JOIN load_refs f ON f.date = k.date;
+-- Keyed and analyzed: the steps below look keys up in it (unanalyzed, its size guessed, the next one's
+-- changes that move to this one were once checked against it by a scan per change: 5 s for one load).
 ALTER TABLE load_keys ADD PRIMARY KEY ({key});
 ANALYZE load_keys;
--- Every change recorded for those keys, placed against the date's previous and next publications: by
--- publication order, a key's changes up to the previous publication come first (before_prev of them; none
--- without a previous one), those up to the next one next (before_next). Read and sorted once.
-CREATE TEMPORARY TABLE load_key_changes ON COMMIT DROP AS
-SELECT h.*,
-       row_number() OVER (PARTITION BY {key} ORDER BY published_at, ident) AS place,
-       count(*) FILTER (WHERE by_prev) OVER (PARTITION BY {key}) AS before_prev,
-       count(*) FILTER (WHERE by_next) OVER (PARTITION BY {key}) AS before_next
-  FROM (SELECT {key:e.}, e.change, {values:e.old_}, {values:e.new_}, q.published_at, q.ident,
-               e.publication = k.next_id AS of_next,
-               (q.published_at, q.ident) <= (k.prev_at, k.prev_ident) AS by_prev,
-               (q.published_at, q.ident) <= (k.next_at, k.next_ident) AS by_next
-          FROM load_keys k
-          JOIN {table}_changes e ON ({key:e.}) = ({key:k.})
-          JOIN dataset_publications q ON q.id = e.publication) h;
--- Per key, the changes that say its values at the previous and the next publication: the latest at or
--- before it (a_le, c_le), else the earliest after it (a_gt, c_gt); and the next publication's own (x).
-CREATE TEMPORARY TABLE load_picks ON COMMIT DROP AS
-SELECT {key}, {picks}
-  FROM load_key_changes
- GROUP BY {key};
--- A key's value at a publication: from its picked changes, else the table's (never changed).
 -- next_differs: the next publication's recorded change of the key (x) is not b -> c.
 CREATE TEMPORARY TABLE load_states ON COMMIT DROP AS
 SELECT s.*,
@@ -243,21 +229,14 @@ SELECT s.*,
             ELSE (x_change, {values:x_old_}, {values:x_new_}) IS DISTINCT FROM
                  (CASE WHEN NOT b_present THEN '+' WHEN NOT c_present THEN '-' ELSE '~' END, {values:b_}, {values:c_})
        END AS next_differs
-  FROM (SELECT v.*,
-               -- this publication's: its row when it differs from the reference, else none (it dropped the key)
-               v.changed AS b_present,
-               {b_values}
-          FROM (SELECT {key:k.}, k.prev_id, k.next_id,
-                       c.date IS NOT NULL AS changed, {values:c.new_=changed_},
-                       t.date IS NOT NULL AS in_table, {values:t.=table_},
-                       {state_at_prev},
-                       {state_at_next},
-                       p.x_change, {values:p.x_old_=x_old_}, {values:p.x_new_=x_new_}
-                  FROM load_keys k
-                  LEFT JOIN load_picks p ON ({key:p.}) = ({key:k.})
-                  LEFT JOIN load_changed c ON ({key:c.}) = ({key:k.})
-                  LEFT JOIN {table} t ON ({key:t.}) = ({key:k.})
-               ) v
+  FROM (SELECT {key:k.}, k.prev_id, k.next_id, k.b_present, {values:k.b_},
+               {state_at_prev},
+               {state_at_next},
+               x.change AS x_change, {values:x.old_=x_old_}, {values:x.new_=x_new_},
+               t.date IS NOT NULL AS in_table, {values:t.=table_}
+          FROM load_keys k
+          LEFT JOIN {table}_changes x ON ({key:x.}, x.publication) = ({key:k.}, k.next_id)
+          LEFT JOIN {table} t ON ({key:t.}) = ({key:k.})
        ) s;
 DELETE FROM {table}_changes e
  USING load_states s
