@@ -28,7 +28,7 @@ SELECT {key:i.}, {values:i.=new_}, {values:t.=old_}, t.date IS NOT NULL AS exist
   FROM incoming i, {table} t
   WITH NO DATA;
 CREATE TEMPORARY TABLE load_reference ON COMMIT DROP AS
-SELECT {key:t.}, true AS present, {values:t.}, true AS stale
+SELECT {key:t.}, true AS present, {values:t.}, true AS table_present, {values:t.=table_}
   FROM {table} t
   WITH NO DATA;
 ANALYZE load_reference;
@@ -122,12 +122,11 @@ ANALYZE load_order;
 
 -- name: reference
 -- The keys of load_refs' dates that a publication after the reference changed, as they were at the
--- reference: as the earliest of those changes found them; stale where that differs from the table (as
--- the latest of them left it). Not on the dates the reference had no rows of: every key was absent then.
+-- reference: as the earliest of those changes found them; and as the table has them (table_): as the
+-- latest of them left them. Not on the dates the reference had no rows of: every key was absent then.
 ANALYZE load_refs;
 INSERT INTO load_reference
-SELECT DISTINCT ON ({key:e.}) {key:e.}, e.change <> '+', {values:e.old_},
-       (e.change <> '+', {values:e.old_}) IS DISTINCT FROM ({latest_values})
+SELECT DISTINCT ON ({key:e.}) {key:e.}, e.change <> '+', {values:e.old_}, {latest_values}
   FROM {table}_changes e
   JOIN load_refs f ON f.date = e.date AND NOT f.ref_empty
   JOIN dataset_publications q ON q.id = e.publication
@@ -209,15 +208,22 @@ SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated), (SELECT 
 -- key has, where its whole history used to be read and sorted (ADR 0009).
 -- Each key carries its date's neighbours (load_order's), so that the steps below place it without a join
 -- the planner would misjudge (a nested loop over every date and key: 0.3 s a load in a backfill).
+-- table_differs: whether the key's values in this publication differ from the table's, which are
+-- load_reference's table_ where a later publication changed the key, else the reference's (unknown on a
+-- date the reference had no rows of: such keys are looked up in the table).
 CREATE TEMPORARY TABLE load_keys ON COMMIT DROP AS
-SELECT k.*, o.prev_id, o.next_id, coalesce((f.ref_at, f.ref_ident) = (o.next_at, o.next_ident), false) AS ref_is_next
+SELECT k.*, o.prev_id, o.next_id, coalesce((f.ref_at, f.ref_ident) = (o.next_at, o.next_ident), false) AS ref_is_next,
+       CASE WHEN r.date IS NOT NULL THEN (k.b_present, {values:k.b_}) IS DISTINCT FROM (r.table_present, {values:r.table_})
+            WHEN NOT coalesce(f.ref_empty, false) THEN (k.b_present, {values:k.b_}) IS DISTINCT FROM (k.r_present, {values:k.r_})
+       END AS table_differs
   FROM (SELECT {key:c.}, c.existed AS r_present, {values:c.old_=r_}, true AS b_present, {values:c.new_=b_}
           FROM load_changed c
         UNION ALL
         SELECT {key:g.}, true, {values:g.old_}, false, {null_values}
           FROM load_gone g) k
   JOIN load_order o ON o.date = k.date AND o.next_id IS NOT NULL
-  LEFT JOIN load_refs f ON f.date = k.date;
+  LEFT JOIN load_refs f ON f.date = k.date
+  LEFT JOIN load_reference r ON ({key:r.}) = ({key:k.});
 -- Keyed and analyzed: the steps below look keys up in it (unanalyzed, its size guessed, the next one's
 -- changes that move to this one were once checked against it by a scan per change: 5 s for one load).
 ALTER TABLE load_keys ADD PRIMARY KEY ({key});
@@ -232,11 +238,9 @@ SELECT s.*,
   FROM (SELECT {key:k.}, k.prev_id, k.next_id, k.b_present, {values:k.b_},
                {state_at_prev},
                {state_at_next},
-               x.change AS x_change, {values:x.old_=x_old_}, {values:x.new_=x_new_},
-               t.date IS NOT NULL AS in_table, {values:t.=table_}
+               x.change AS x_change, {values:x.old_=x_old_}, {values:x.new_=x_new_}
           FROM load_keys k
           LEFT JOIN {table}_changes x ON ({key:x.}, x.publication) = ({key:k.}, k.next_id)
-          LEFT JOIN {table} t ON ({key:t.}) = ({key:k.})
        ) s;
 DELETE FROM {table}_changes e
  USING load_states s
@@ -257,12 +261,16 @@ UPDATE {table}_changes e SET publication = %(publication)s
   JOIN load_refs f ON f.date = o.date AND (f.ref_at, f.ref_ident) = (o.next_at, o.next_ident)
  WHERE o.date = e.date AND e.publication = o.next_id AND o.prev_id IS NOT NULL
    AND NOT EXISTS (SELECT 1 FROM load_keys k WHERE ({key:k.}) = ({key:e.}));
--- Its rows that differ from the table are stale: of the keys above, by b; of the others, b is the
--- reference's, which differs from the table where a later publication changed the key (load_reference).
+-- Its rows that differ from the table are stale: of the keys above, by b (table_differs); of the others,
+-- b is the reference's, which differs from the table where a later publication changed the key.
 SELECT (SELECT count(*)
-          FROM load_states
-         WHERE b_present AND (NOT in_table OR ({values:table_}) IS DISTINCT FROM ({values:b_})))
+          FROM load_keys k
+         WHERE k.b_present
+           AND coalesce(k.table_differs,
+                        NOT EXISTS (SELECT 1 FROM {table} t
+                                     WHERE ({key:t.}) = ({key:k.}) AND ({values:t.}) IS NOT DISTINCT FROM ({values:k.b_}))))
      + (SELECT count(*)
           FROM load_reference r
-         WHERE r.present AND r.stale AND NOT EXISTS (SELECT 1 FROM load_keys k WHERE ({key:k.}) = ({key:r.}))),
+         WHERE r.present AND (r.present, {values:r.}) IS DISTINCT FROM (r.table_present, {values:r.table_})
+           AND NOT EXISTS (SELECT 1 FROM load_keys k WHERE ({key:k.}) = ({key:r.}))),
        (SELECT coalesce(sum(rows), 0) FROM load_order WHERE next_id IS NOT NULL);

@@ -17,6 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from covid_etl.records import LoadResult
 from covid_etl.sources.specs import COUNTIES, STATES
 from loads import as_of_rows, changes, expected_rows, fixture_file, load_file, query, revisions, table_rows
 from support import fixture_text
@@ -157,10 +158,27 @@ def expected_revisions(loaded: list[Vintage]) -> list[tuple]:
     return sorted(found, key=repr)
 
 
-def load_vintage(db_url, vintage: Vintage, folder: Path) -> None:
+def load_vintage(db_url, vintage: Vintage, folder: Path) -> LoadResult:
     path = folder / f"{vintage.commit}.csv"
     path.write_text(vintage.text())
-    load_file(db_url, "counties", path, at=vintage.at, commit=vintage.commit)
+    return load_file(db_url, "counties", path, at=vintage.at, commit=vintage.commit)
+
+
+def counts(result: LoadResult) -> tuple[int, int, int, int, int]:
+    return result.inserted, result.updated, result.deleted, result.unchanged, result.stale
+
+
+def expected_counts(vintage: Vintage, loaded_before: list[Vintage]) -> tuple[int, int, int, int, int]:
+    """Inserted, updated, deleted, unchanged and stale rows of loading ``vintage`` after ``loaded_before``.
+    (Each generated publication has every date of those before it.) The newest yet replaces the table;
+    an older one leaves it, its rows that differ from the table stale."""
+    table = max(loaded_before, key=lambda loaded: loaded.at).rows if loaded_before else {}
+    rows = vintage.rows
+    differing = sum(1 for key, values in rows.items() if table.get(key) != values)
+    if loaded_before and vintage.at < max(loaded.at for loaded in loaded_before):
+        return 0, 0, 0, len(rows) - differing, differing
+    inserted = len(rows.keys() - table.keys())
+    return inserted, differing - inserted, len(table.keys() - rows.keys()), len(rows) - differing, 0
 
 
 ORDERS = {
@@ -178,13 +196,35 @@ def test_generated_publications_in_any_order_give_at_each_step_the_table_as_of_a
     series = generated_series(seed=20210101)
     loaded: list[Vintage] = []
     for index in order:
-        load_vintage(db_url, series[index], tmp_path)
+        result = load_vintage(db_url, series[index], tmp_path)
+        assert counts(result) == expected_counts(series[index], loaded), series[index].commit
         loaded.append(series[index])
         newest = max(loaded, key=lambda vintage: vintage.at)
         assert table_rows(db_url, COUNTIES) == newest.table()
         for vintage in loaded:
             assert as_of_rows(db_url, COUNTIES, vintage.at + timedelta(minutes=1)) == vintage.table(), vintage.commit
         assert sorted(revisions(db_url, COUNTIES), key=repr) == expected_revisions(loaded)
+
+
+def test_an_older_publication_is_stale_only_where_it_differs_from_the_table_not_where_later_ones_changed_a_key_back(
+    db_url, tmp_path
+):
+    first = generated_series(seed=3, publications=1)[0]
+    put_back, own = sorted(first.rows)[:2]
+    fips, cases, deaths = first.rows[put_back]
+    revision = Vintage("revision", first.at + timedelta(days=1), {**first.rows, put_back: (fips, cases + 1, deaths)})
+    reverted = Vintage("reverted", first.at + timedelta(days=2), first.rows)
+    # Nearer the first than the revision, so compared with the first; its own revision of another key is stale.
+    fips, cases, deaths = first.rows[own]
+    between = Vintage("between", first.at + timedelta(hours=1), {**first.rows, own: (fips, cases + 2, deaths)})
+    loaded: list[Vintage] = []
+    for vintage in (first, revision, reverted, between):
+        assert counts(load_vintage(db_url, vintage, tmp_path)) == expected_counts(vintage, loaded), vintage.commit
+        loaded.append(vintage)
+    assert expected_counts(between, loaded[:3])[4] == 1  # the key it revised; not the one put back
+    for vintage in loaded:
+        assert as_of_rows(db_url, COUNTIES, vintage.at + timedelta(minutes=1)) == vintage.table(), vintage.commit
+    assert sorted(revisions(db_url, COUNTIES), key=repr) == expected_revisions(loaded)
 
 
 def test_generated_publications_store_the_same_changes_whatever_the_order(db_url, postgres_server, tmp_path):
